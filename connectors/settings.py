@@ -1,0 +1,147 @@
+"""Typed settings: one object, environment prefix ``PARASOL_`` (CONTRACT.md, DESIGN.md §9).
+
+Secrets are ``SecretStr``: they print as ``**********`` in logs and ``repr``.
+
+>>> s = Settings(_env_file=None, es_password="hunter2")
+>>> "hunter2" in repr(s)
+False
+>>> s.topic("db.audit")
+'parasol.db.audit'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "TOPICS", "INDICES"]
+
+#: Contract topics (CONTRACT.md), without the prefix.
+TOPICS = {
+    "db_audit": "db.audit",
+    "api_access": "api.access",
+    "masking_requests": "masking.requests",
+    "masking_decisions": "masking.decisions",
+    "alerts": "alerts",
+    "actions": "actions",
+    "dlq": "dlq",
+}
+
+#: Contract index families (CONTRACT.md), without the prefix.
+INDICES = ("audit", "alerts", "assets", "entities")
+
+
+class Settings(BaseSettings):
+    """Everything a worker, the CLI and the embedded stack need to reach Kafka and Elasticsearch."""
+
+    model_config = SettingsConfigDict(env_prefix="PARASOL_", env_file=None, extra="ignore")
+
+    # --- Kafka -------------------------------------------------------------------------------
+    kafka: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    topic_prefix: str = "parasol."
+    partitions: int = Field(4, ge=1, description="partitions of each contract topic")
+    replication: int = Field(1, ge=1)
+    group: str = Field("parasol", description="consumer group (Faust app id) shared by workers")
+
+    # --- Elasticsearch -----------------------------------------------------------------------
+    es: str = Field("http://127.0.0.1:9200", description="Elasticsearch URL(s), comma-separated")
+    es_api_key: SecretStr | None = None
+    es_username: str | None = None
+    es_password: SecretStr | None = None
+    es_ca_file: Path | None = None
+    index_prefix: str = "parasol-"
+
+    # --- pipeline ------------------------------------------------------------------------------
+    batch_size: int = Field(500, ge=1, description="events per Faust take() batch / ES bulk")
+    batch_within_s: float = Field(0.5, gt=0, description="max wait to fill a batch")
+    bulk_max_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    max_event_bytes: int = Field(1024 * 1024, ge=1024, description="larger values are dead-lettered")
+    max_statement_chars: int = Field(65536, ge=256)
+    es_retry_max_backoff_s: float = Field(30.0, gt=0)
+    schema_registry: str | None = Field(
+        None, description="Avro schema ids: a JSON registry file path or a Schema Registry URL"
+    )
+    output_format: Literal["json", "avro"] = "json"
+
+    # --- worker / local stack ------------------------------------------------------------------
+    web_port: int = Field(6066, description="Faust web port of a worker (0 disables it)")
+    data_dir: Path = Field(Path.home() / ".parasol", description="embedded stack data and pid files")
+
+    @field_validator("topic_prefix", "index_prefix")
+    @classmethod
+    def _no_spaces(cls, v: str) -> str:
+        if any(c.isspace() for c in v):
+            raise ValueError("prefixes may not contain whitespace")
+        return v
+
+    # --- derived names -------------------------------------------------------------------------
+    def topic(self, name: str) -> str:
+        """Full topic name for a contract topic (``db.audit`` or its key ``db_audit``)."""
+        return self.topic_prefix + TOPICS.get(name, name)
+
+    def index(self, family: str, suffix: str = "") -> str:
+        """Full index name, e.g. ``parasol-audit-2026.11.26``; ``suffix`` is appended after a dash."""
+        base = f"{self.index_prefix}{family}"
+        return f"{base}-{suffix}" if suffix else base
+
+    def index_pattern(self, family: str) -> str:
+        return f"{self.index_prefix}{family}*"
+
+    @property
+    def es_hosts(self) -> list[str]:
+        return [h.strip() for h in self.es.split(",") if h.strip()]
+
+    @property
+    def kafka_host_port(self) -> tuple[str, int]:
+        """The first bootstrap server as (host, port)."""
+        first = self.kafka.split(",")[0].strip().removeprefix("kafka://")
+        host, _, port = first.rpartition(":")
+        return host or "127.0.0.1", int(port or 9092)
+
+    @property
+    def es_host_port(self) -> tuple[str, int]:
+        from urllib.parse import urlsplit
+
+        u = urlsplit(self.es_hosts[0])
+        return u.hostname or "127.0.0.1", u.port or (443 if u.scheme == "https" else 9200)
+
+    def confluent_config(self) -> dict[str, object]:
+        """librdkafka client configuration (security included, secrets revealed only here)."""
+        conf: dict[str, object] = {
+            "bootstrap.servers": self.kafka,
+            "security.protocol": self.kafka_security_protocol,
+        }
+        if self.kafka_sasl_mechanism:
+            conf["sasl.mechanism"] = self.kafka_sasl_mechanism
+            conf["sasl.username"] = self.kafka_sasl_username or ""
+            if self.kafka_sasl_password:
+                conf["sasl.password"] = self.kafka_sasl_password.get_secret_value()
+        if self.kafka_ssl_cafile:
+            conf["ssl.ca.location"] = str(self.kafka_ssl_cafile)
+        if self.kafka_ssl_certfile:
+            conf["ssl.certificate.location"] = str(self.kafka_ssl_certfile)
+        if self.kafka_ssl_keyfile:
+            conf["ssl.key.location"] = str(self.kafka_ssl_keyfile)
+        return conf
+
+    def es_client_kwargs(self) -> dict[str, object]:
+        """Keyword arguments for ``elasticsearch.(Async)Elasticsearch`` (secrets revealed only here)."""
+        kw: dict[str, object] = {"hosts": self.es_hosts, "request_timeout": 30}
+        if self.es_api_key:
+            kw["api_key"] = self.es_api_key.get_secret_value()
+        elif self.es_username:
+            pw = self.es_password.get_secret_value() if self.es_password else ""
+            kw["basic_auth"] = (self.es_username, pw)
+        if self.es_ca_file:
+            kw["ca_certs"] = str(self.es_ca_file)
+        return kw
