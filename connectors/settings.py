@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     partitions: int = Field(4, ge=1, description="partitions of each contract topic")
     replication: int = Field(1, ge=1)
     group: str = Field("parasol", description="consumer group (Faust app id) shared by workers")
+    kafka_session_timeout_s: float = Field(
+        30.0, ge=3, description="a worker that stops heartbeating loses its partitions after this"
+    )
 
     # --- Elasticsearch -----------------------------------------------------------------------
     es: str = Field("http://127.0.0.1:9200", description="Elasticsearch URL(s), comma-separated")
@@ -75,6 +78,8 @@ class Settings(BaseSettings):
 
     # --- worker / local stack ------------------------------------------------------------------
     web_port: int = Field(6066, description="Faust web port of a worker (0 disables it)")
+    web_host: str = Field("127.0.0.1", description="address the worker's web endpoints bind to")
+    log_level: str = Field("info")
     data_dir: Path = Field(Path.home() / ".parasol", description="embedded stack data and pid files")
 
     @field_validator("topic_prefix", "index_prefix")

@@ -1,0 +1,331 @@
+"""Validate and normalise contract events (CONTRACT.md) into one canonical nested form.
+
+Producers may send nested or dotted keys, RFC 3339 or epoch-millisecond timestamps, numbers as
+strings. Whatever arrives, a valid event leaves here nested, typed, bounded in size, with
+``@timestamp`` as RFC 3339 UTC with milliseconds and a deterministic ``event.id``; an invalid one
+raises :class:`InvalidEvent` with a reason code for the dead-letter topic.
+
+>>> e = normalize_db({"@timestamp": 1767225600000, "user.name": "alice", "db.statement": "select 1"})
+>>> e["@timestamp"], e["user"]["name"], e["event"]["outcome"], len(e["event"]["id"])
+('2026-01-01T00:00:00.000Z', 'alice', 'success', 32)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+from datetime import UTC, datetime
+from typing import Any, Callable
+
+import orjson
+
+from schemas.codec import FieldConflict, unflatten
+
+__all__ = [
+    "InvalidEvent",
+    "normalize",
+    "normalize_db",
+    "normalize_api",
+    "parse_timestamp",
+    "derive_event_id",
+    "Limits",
+]
+
+
+class InvalidEvent(ValueError):
+    """A decoded message that breaks the contract. ``reason`` is a short code for the DLQ."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class Limits:
+    """Size bounds; the statement limit comes from settings."""
+
+    statement_chars = 65536
+    text_chars = 8192  # error texts, user agents, query strings
+    keyword_chars = 1024  # names, ids, paths
+    sample_rows = 20
+    roles = 64
+
+
+_MIN_MS = 631152000000  # 1990-01-01: earlier is a unit mistake (seconds sent as ms), not a log
+_MAX_MS = 4102444800000  # 2100-01-01
+
+
+def parse_timestamp(value: Any) -> str:
+    """RFC 3339 string or epoch milliseconds → ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC).
+
+    >>> parse_timestamp("2026-11-26T10:00:00+08:00")
+    '2026-11-26T02:00:00.000Z'
+    >>> parse_timestamp("1767225600123")
+    '2026-01-01T00:00:00.123Z'
+    """
+    if isinstance(value, bool):
+        raise InvalidEvent("invalid_field", "@timestamp: a boolean is not a time")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value) or not _MIN_MS <= value < _MAX_MS:
+            raise InvalidEvent("invalid_field", f"@timestamp: {value!r} is not epoch milliseconds")
+        dt = datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidEvent("invalid_field", f"@timestamp: {value[:64]!r} is not RFC 3339") from None
+        if dt.tzinfo is None:
+            raise InvalidEvent("invalid_field", "@timestamp: RFC 3339 needs a UTC offset or Z")
+        dt = dt.astimezone(UTC)
+        if not _MIN_MS <= dt.timestamp() * 1000 < _MAX_MS:
+            raise InvalidEvent("invalid_field", f"@timestamp: {value[:64]!r} is out of range")
+    else:
+        raise InvalidEvent("invalid_field", f"@timestamp: {type(value).__name__} is not a time")
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+# --- field coercions: each takes (path, value) and returns the clean value or raises -------------
+
+
+def _str(limit: int) -> Callable[[str, Any], str]:
+    def coerce(path: str, v: Any) -> str:
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise InvalidEvent("invalid_field", f"{path}: expected a string, got {type(v).__name__}")
+        s = str(v)
+        if len(s) > limit:
+            raise InvalidEvent("invalid_field", f"{path}: longer than {limit} characters")
+        return s
+
+    return coerce
+
+
+def _int(lo: int, hi: int) -> Callable[[str, Any], int]:
+    def coerce(path: str, v: Any) -> int:
+        if isinstance(v, str) and v.strip().lstrip("-").isdigit():
+            v = int(v)
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise InvalidEvent("invalid_field", f"{path}: expected an integer, got {v!r:.40}")
+        if not lo <= v <= hi:
+            raise InvalidEvent("invalid_field", f"{path}: {v} outside [{lo}, {hi}]")
+        return v
+
+    return coerce
+
+
+def _float(path: str, v: Any) -> float:
+    if isinstance(v, str):
+        try:
+            v = float(v)
+        except ValueError:
+            pass
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+        raise InvalidEvent("invalid_field", f"{path}: expected a non-negative number, got {v!r:.40}")
+    return float(v)
+
+
+def _ip(path: str, v: Any) -> str:
+    if not isinstance(v, str):
+        raise InvalidEvent("invalid_field", f"{path}: expected an IP address string")
+    text = v.strip().strip("[]")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise InvalidEvent("invalid_field", f"{path}: {v[:64]!r} is not an IP address") from None
+
+
+def _roles(path: str, v: Any) -> list[str]:
+    if isinstance(v, str):
+        v = [r for r in v.split(",") if r.strip()]
+    if not isinstance(v, list) or len(v) > Limits.roles:
+        raise InvalidEvent("invalid_field", f"{path}: expected a list of at most {Limits.roles} names")
+    return [_str(Limits.keyword_chars)(path, r).strip() for r in v]
+
+
+def _outcome(path: str, v: Any) -> str:
+    s = _str(16)(path, v).lower()
+    if s not in ("success", "failure", "unknown"):
+        raise InvalidEvent("invalid_field", f"{path}: {s!r} is not success, failure or unknown")
+    return s
+
+
+def _lower_keyword(path: str, v: Any) -> str:
+    return _str(64)(path, v).strip().lower()
+
+
+def _method(path: str, v: Any) -> str:
+    s = _str(16)(path, v).strip().upper()
+    if not s.isalpha():
+        raise InvalidEvent("invalid_field", f"{path}: {s!r} is not an HTTP method")
+    return s
+
+
+def _rows_sample(path: str, v: Any) -> list[dict]:
+    if isinstance(v, dict):
+        v = [v]
+    if not isinstance(v, list) or not all(isinstance(r, dict) for r in v):
+        raise InvalidEvent("invalid_field", f"{path}: expected a list of {{column: value}} rows")
+    return v[: Limits.sample_rows]
+
+
+def _json_sample(path: str, v: Any) -> Any:
+    if not isinstance(v, (dict, list)):
+        raise InvalidEvent("invalid_field", f"{path}: expected a JSON object or list")
+    return v[: Limits.sample_rows] if isinstance(v, list) else v
+
+
+_KEYWORD = _str(Limits.keyword_chars)
+_TEXT = _str(Limits.text_chars)
+
+_COMMON: dict[str, Callable[[str, Any], Any]] = {
+    "event.id": _str(256),
+    "event.outcome": _outcome,
+    "user.name": _KEYWORD,
+    "user.roles": _roles,
+    "source.ip": _ip,
+    "service.name": _KEYWORD,
+}
+
+_DB_FIELDS: dict[str, Callable[[str, Any], Any]] = {
+    **_COMMON,
+    "event.action": _lower_keyword,
+    "session.id": _KEYWORD,
+    "db.system": _lower_keyword,
+    "db.instance": _KEYWORD,
+    "db.name": _KEYWORD,
+    "db.statement": _str(1 << 30),  # bounded (truncated) below, not rejected
+    "db.rows": _int(0, 2**63 - 1),
+    "db.duration_ms": _float,
+    "db.error": _TEXT,
+    "db.result_sample": _rows_sample,
+}
+
+_API_FIELDS: dict[str, Callable[[str, Any], Any]] = {
+    **_COMMON,
+    "user_agent.original": _TEXT,
+    "http.request.method": _method,
+    "url.path": _str(Limits.text_chars),
+    "http.route": _KEYWORD,
+    "url.query": _TEXT,
+    "http.response.status_code": _int(100, 599),
+    "http.response.bytes": _int(0, 2**63 - 1),
+    "event.duration_ms": _float,
+    "http.response.sample": _json_sample,
+}
+
+
+def _get(event: dict, path: str) -> Any:
+    node: Any = event
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _put(out: dict, path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = out
+    for p in parents:
+        node = node.setdefault(p, {})
+    node[leaf] = value
+
+
+def _leaves(d: dict, prefix: str = "") -> list[str]:
+    """Dotted paths of all non-object leaves, for finding fields outside the contract."""
+    paths = []
+    for k, v in d.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, dict) and v and not k.startswith("@"):
+            paths.extend(_leaves(v, path + "."))
+        else:
+            paths.append(path)
+    return paths
+
+
+def derive_event_id(dataset: str, event: dict) -> str:
+    """A stable id from the normalised content: re-delivery and re-encoding give the same id."""
+    body = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(dataset.encode() + b"\0" + body, digest_size=16).hexdigest()
+
+
+def _normalize(
+    raw: dict,
+    fields: dict[str, Callable[[str, Any], Any]],
+    required: Callable[[dict], tuple[str, ...]],
+    dataset: str,
+    max_statement_chars: int,
+) -> dict:
+    if not isinstance(raw, dict):
+        raise InvalidEvent("not_an_object", "an event must be a JSON object")
+    try:
+        event = unflatten(raw)
+    except FieldConflict as exc:
+        raise InvalidEvent("invalid_field", str(exc)) from None
+
+    out: dict[str, Any] = {"@timestamp": None}
+    if "@timestamp" not in event or event["@timestamp"] in (None, ""):
+        raise InvalidEvent("missing_field", "@timestamp is required")
+    out["@timestamp"] = parse_timestamp(event["@timestamp"])
+    for path in required(event):
+        if _get(event, path) in (None, ""):
+            raise InvalidEvent("missing_field", f"{path} is required")
+
+    known = {"@timestamp"}
+    for path, coerce in fields.items():
+        value = _get(event, path)
+        if value is None:
+            continue
+        known.add(path)
+        _put(out, path, coerce(path, value))
+
+    extra = {p: _get(event, p) for p in _leaves(event) if p not in known}
+    extra = {p: v for p, v in extra.items() if v is not None}
+    if extra:
+        # Kept, not dropped: an unknown field is evidence too; as one JSON string it cannot
+        # break the index mapping.
+        _put(out, "parasol.unmapped", orjson.dumps(extra).decode()[: Limits.text_chars])
+
+    statement = _get(out, "db.statement")
+    if statement is not None and len(statement) > max_statement_chars:
+        out["db"]["statement"] = statement[:max_statement_chars]
+        _put(out, "parasol.truncated", ["db.statement"])
+
+    ev = out.setdefault("event", {})
+    ev.setdefault("outcome", "success")
+    ev["dataset"] = dataset
+    if "id" not in ev:
+        ev["id"] = derive_event_id(dataset, out)
+    return out
+
+
+def normalize_db(raw: dict, max_statement_chars: int = Limits.statement_chars) -> dict:
+    """Validate a DB audit event (``parasol.db.audit``)."""
+
+    def required(event: dict) -> tuple[str, ...]:
+        if str(_get(event, "event.action")).lower() in ("login", "logout"):
+            return ("user.name",)
+        return ("user.name", "db.statement")
+
+    out = _normalize(raw, _DB_FIELDS, required, "db.audit", max_statement_chars)
+    out["event"].setdefault("action", "query")
+    return out
+
+
+def normalize_api(raw: dict, max_statement_chars: int = Limits.statement_chars) -> dict:
+    """Validate an API access event (``parasol.api.access``); ``user.name`` ``-`` is anonymous."""
+    fields = ("service.name", "http.request.method", "url.path", "http.response.status_code")
+    out = _normalize(raw, _API_FIELDS, lambda _: fields, "api.access", max_statement_chars)
+    out["event"].setdefault("action", "request")
+    return out
+
+
+def normalize(kind: str, raw: dict, max_statement_chars: int = Limits.statement_chars) -> dict:
+    """Dispatch on the input kind: ``db`` or ``api``."""
+    return (normalize_db if kind == "db" else normalize_api)(raw, max_statement_chars)

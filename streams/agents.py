@@ -1,0 +1,137 @@
+"""Thin agent loops: one agent per input topic, batches in, documents and dead letters out.
+
+Offsets advance only past what Elasticsearch acknowledged: ``take_events`` acks a batch after the
+loop body returns, and the body returns only when the bulk write succeeded (it retries while the
+store is away, which pauses the stream). Nothing is imported from here except by the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import orjson
+from elasticsearch import AsyncElasticsearch
+
+from connectors.sinks.elasticsearch import BulkIndexer
+from connectors.sinks.templates import ensure_templates
+from schemas.codec import encode_avro
+from schemas.registry import SchemaRegistry
+from streams import topics
+from streams.app import app, settings
+from streams.processing import Processor, Rejected, Stats, dead_letter_record
+
+__all__ = ["app", "stats"]
+
+log = logging.getLogger("parasol.worker")
+
+stats = Stats()
+registry = SchemaRegistry.load(settings.schema_registry)
+processor = Processor(settings, registry=registry, stats=stats)
+
+_es: AsyncElasticsearch | None = None
+_templates_ready = asyncio.Event()
+
+
+async def _client() -> AsyncElasticsearch:
+    """The shared ES client; the first call installs the index templates, retrying until ES answers."""
+    global _es
+    if _es is None:
+        _es = AsyncElasticsearch(**settings.es_client_kwargs())
+    if not _templates_ready.is_set():
+        delay = 0.5
+        while True:
+            try:
+                await ensure_templates(_es, settings.index_prefix)
+                break
+            except Exception as exc:  # noqa: BLE001 - any failure here means "not yet"
+                log.warning("Elasticsearch not ready for templates (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, settings.es_retry_max_backoff_s)
+        _templates_ready.set()
+    return _es
+
+
+def _encode(record: dict, schema_name: str) -> bytes:
+    if settings.output_format == "avro":
+        return encode_avro(record, schema_name, registry)
+    return orjson.dumps(record)
+
+
+async def _dead_letter(batch: list[tuple[object, Rejected]]) -> None:
+    """Send rejected messages to the DLQ and wait until Kafka has them."""
+    futures = []
+    for event, rej in batch:
+        msg = event.message
+        record = dead_letter_record(
+            msg.value, rej.reason, rej.error_type, rej.message,
+            topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
+        )
+        stats.dead[rej.reason] += 1
+        log.info("dead letter %s/%s/%s: %s", msg.topic, msg.partition, msg.offset, rej.reason)
+        futures.append(await topics.dlq.send(key=msg.key, value=_encode(record, "dead_letter"), force=True))
+    if futures:
+        await asyncio.gather(*futures)
+
+
+async def handle_batch(kind: str, events: list, sink: BulkIndexer) -> None:
+    """Process one batch; return only once every event is indexed or dead-lettered."""
+    rejected: list[tuple[object, Rejected]] = []
+    for event in events:
+        try:
+            index, doc_id, doc = processor.process(kind, event.message.value)
+        except Rejected as rej:
+            rejected.append((event, rej))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a stage bug must not stop the stream
+            log.exception("stage failed on %s/%s", event.message.partition, event.message.offset)
+            rejected.append((event, Rejected("internal_error", type(exc).__name__, str(exc))))
+            continue
+        sink.add(index, doc_id, doc, tag=event)
+    if len(sink):
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        result = await sink.flush()
+        stats.stage_seconds["index"] += loop.time() - t0
+        stats.stage_events["index"] += result.indexed + len(result.rejected)
+        stats.indexed[kind] += result.indexed
+        stats.es_retries += result.retries
+        stats.es_bulk_requests += 1
+        for rej in result.rejected:
+            rejected.append((rej.tag, Rejected("index_rejected", "IndexRejected", rej.reason)))
+    await _dead_letter(rejected)
+
+
+def _ingest_agent(kind: str):
+    async def ingest(stream):
+        sink = BulkIndexer(
+            await _client(),
+            max_bytes=settings.bulk_max_bytes,
+            max_backoff_s=settings.es_retry_max_backoff_s,
+        )
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+            try:
+                await handle_batch(kind, events, sink)
+            except BaseException:
+                # Cancelled (shutdown) or failed mid-batch: take_events would ack these events on
+                # the way out. Marking them acked-already keeps their offsets out of the commit,
+                # so the next worker re-reads them (ids are deterministic: no duplicates).
+                for event in events:
+                    event.message.acked = True
+                raise
+
+    ingest.__name__ = ingest.__qualname__ = f"ingest_{kind}"
+    return app.agent(topics.inputs[kind], name=f"parasol.ingest.{kind}")(ingest)
+
+
+agents = {kind: _ingest_agent(kind) for kind in topics.inputs}
+
+
+@app.page("/parasol/stats")
+async def stats_page(web, request):
+    return web.json(stats.snapshot())
+
+
+@app.page("/parasol/health")
+async def health_page(web, request):
+    return web.json({"status": "ok"})

@@ -1,0 +1,20 @@
+"""Contract topics (CONTRACT.md) as Faust topic objects; raw bytes in and out."""
+
+from __future__ import annotations
+
+from connectors.settings import TOPICS
+from streams.app import app, settings
+from streams.processing import KINDS
+
+__all__ = ["inputs", "dlq", "outputs"]
+
+
+def _topic(name: str):
+    return app.topic(settings.topic(name), key_type=bytes, value_type=bytes, partitions=settings.partitions)
+
+
+#: Input kind (``db``/``api``) → its contract topic.
+inputs = {kind: _topic(name) for kind, name in KINDS.items()}
+dlq = _topic("dlq")
+#: Every contract output topic, by name (``alerts``, ``actions``, ``masking_decisions``).
+outputs = {name: _topic(name) for name in TOPICS if name in ("alerts", "actions", "masking_decisions")}

@@ -1,0 +1,185 @@
+"""End to end on real wire protocols: Kafka in → a real ``parasol worker`` → Elasticsearch out.
+
+The core scenario runs on the embedded stack (noida-db) and again with Tansu as the broker, so the
+pipeline leans on the Kafka protocol, not on one server's quirks.
+"""
+
+from __future__ import annotations
+
+import signal
+import struct
+import subprocess
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from connectors.local import noida_binary
+from connectors.sources.simulator import Simulator
+from connectors.tansu import TansuBroker
+from schemas.codec import encode_avro, encode_json
+from schemas.normalize import normalize
+from schemas.registry import SchemaRegistry
+from tests.integration.conftest import (
+    es_count,
+    es_get,
+    es_ids,
+    free_port,
+    produce,
+    raw_of,
+    read_topic,
+    scoped,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+REGISTRY = SchemaRegistry.load(None)
+
+
+def valid_messages(n: int, seed: int) -> tuple[dict[str, list], set[str]]:
+    """Simulated traffic, every 5th event Avro-encoded; returns messages by kind and expected ids."""
+    by_kind: dict[str, list] = {"db": [], "api": []}
+    ids = set()
+    for i, ev in enumerate(Simulator(seed=seed, start=START, attacks=True).events(n)):
+        if i % 5 == 0:
+            value = encode_avro(ev.value, f"{'db_audit' if ev.kind == 'db' else 'api_access'}_event", REGISTRY)
+        else:
+            value = encode_json(ev.value)
+        by_kind[ev.kind].append((ev.key, value))
+        ids.add(normalize(ev.kind, ev.value)["event"]["id"])
+    return by_kind, ids
+
+
+def malformed_messages() -> list[tuple[str, bytes, str]]:
+    """(kind, raw value, expected dead-letter reason) — one of each way a producer gets it wrong."""
+    good = {"@timestamp": "2026-11-02T09:00:00Z", "user": {"name": "mallory"}, "db": {"statement": "SELECT 1"}}
+    unknown_id = b"\x00" + struct.pack(">I", 999_999) + b"\x02\x04ab"
+    return [
+        ("db", encode_json(good)[:-7], "invalid_json"),
+        ("db", b'{"@timestamp": "2026-11-02T09:00:00Z", "user": {"name": "\xff\xfe"}}', "invalid_utf8"),
+        ("db", b"[1, 2, 3]", "not_an_object"),
+        ("db", encode_json({**good, "user": {}}), "missing_field"),
+        ("db", encode_json({k: v for k, v in good.items() if k != "db"}), "missing_field"),
+        ("db", encode_json({**good, "db": {"statement": "SELECT 1", "rows": "many"}}), "invalid_field"),
+        ("db", encode_json({**good, "@timestamp": "yesterday"}), "invalid_field"),
+        ("api", encode_json({"@timestamp": 1793000000000, "service.name": "x", "url.path": "/",
+                             "http.request.method": "GET", "http.response.status_code": "ok"}), "invalid_field"),
+        ("db", b'{"pad": "' + b"x" * (5 * 1024 * 1024) + b'"}', "too_large"),
+        ("db", unknown_id, "unknown_schema_id"),
+        ("api", b"", "empty"),
+    ]
+
+
+def run_core_scenario(settings, workers, n: int, seed: int, timeout: float) -> None:
+    by_kind, expected_ids = valid_messages(n, seed)
+    bad = malformed_messages()
+    worker = workers(settings, timeout=timeout)
+    for kind, msgs in by_kind.items():
+        produce(settings, kind, msgs)
+    for kind, raw, _ in bad:
+        produce(settings, kind, [("mallory", raw)])
+
+    wait_for(lambda: es_count(settings) >= len(expected_ids), timeout, what="all events indexed")
+    dead = read_topic(settings, "dlq", len(bad), timeout=timeout)
+    time.sleep(1)  # anything extra (a duplicate, a stray dead letter) would show up now
+
+    ids = es_ids(settings)
+    assert len(ids) == len(set(ids)) == len(expected_ids), (len(ids), len(expected_ids))
+    assert set(ids) == expected_ids
+
+    assert Counter(d["reason"] for d in dead) == Counter(r for _, _, r in bad)
+    assert len(read_topic(settings, "dlq", len(bad) + 1, timeout=2)) == len(bad)
+    originals = {raw for _, raw, _ in bad}
+    for d in dead:
+        assert raw_of(d) in originals, d["reason"]
+        assert d["source"]["topic"] in (settings.topic("db_audit"), settings.topic("api_access"))
+        assert isinstance(d["source"]["offset"], int) and isinstance(d["source"]["partition"], int)
+        assert d["error"]["message"]
+
+    # One document, read back whole: fields survive, samples are redacted, time is normalised.
+    hit = es_get(settings, f"/{settings.index_pattern('audit')}/_search",
+                 {"size": 1, "query": {"term": {"event.dataset": "db.audit"}}})["hits"]["hits"][0]
+    doc = hit["_source"]
+    assert hit["_id"] == doc["event"]["id"]
+    assert hit["_index"].startswith(settings.index("audit", "2026.11."))
+    assert doc["user"]["name"] and doc["db"]["statement"]
+    assert doc["@timestamp"].endswith("Z") and len(doc["@timestamp"]) == 24
+    for row in doc["db"].get("result_sample", []):
+        assert set(row.values()) <= {"***", None}
+
+    stats = worker.stats()
+    assert sum(stats["dead_letters"].values()) == len(bad)
+    assert sum(stats["indexed"].values()) >= len(expected_ids)
+
+
+def test_core_pipeline_on_noida(stack, workers):
+    run_core_scenario(scoped(stack, "core"), workers, n=800, seed=11, timeout=60)
+
+
+def test_core_pipeline_on_tansu(stack, workers, tmp_path):
+    broker = TansuBroker(free_port(), tmp_path / "tansu.log")
+    broker.start()
+    try:
+        settings = scoped(stack.model_copy(update={"kafka": broker.bootstrap}), "tansu")
+        # Tansu holds group joins for ~half the session timeout and every fetch for the full wait.
+        run_core_scenario(settings, workers, n=300, seed=12, timeout=120)
+    finally:
+        broker.stop()
+
+
+def test_sigkill_mid_stream_loses_and_duplicates_nothing(stack, workers):
+    settings = scoped(stack, "restart", batch_size=100)
+    by_kind, expected = valid_messages(4000, seed=21)
+    first = workers(settings, name="first")
+    for kind, msgs in by_kind.items():
+        produce(settings, kind, msgs)
+    wait_for(lambda: es_count(settings) >= 300, 60, what="first worker under way")
+    first.kill(signal.SIGKILL)
+    mid = es_count(settings)
+    assert mid < len(expected), "the first worker finished before it was killed: no test"
+
+    second = workers(settings, name="second", timeout=90)
+    wait_for(lambda: es_count(settings) >= len(expected), 120, what="second worker catches up")
+    time.sleep(1)
+    ids = es_ids(settings)
+    assert len(ids) == len(set(ids)) == len(expected)
+    assert set(ids) == expected
+    assert sum(second.stats()["indexed"].values()) >= len(expected) - mid
+
+
+def _noida(stack, *args: str) -> None:
+    subprocess.run([str(noida_binary()), *args, "--data-dir", str(stack.data_dir / "noida")],
+                   check=True, capture_output=True, timeout=30)
+
+
+def test_es_outage_pauses_then_resumes_without_loss(stack, workers):
+    settings = scoped(stack, "outage", batch_size=200)
+    by_kind, expected = valid_messages(2000, seed=31)
+    worker = workers(settings)
+    half = {k: v[: len(v) // 2] for k, v in by_kind.items()}
+    rest = {k: v[len(v) // 2 :] for k, v in by_kind.items()}
+    for kind, msgs in half.items():
+        produce(settings, kind, msgs)
+    wait_for(lambda: es_count(settings) > 0, 60, what="indexing under way")
+
+    _noida(stack, "stop", "elasticsearch")
+    try:
+        assert es_count(settings) == -1, "the store still answers: no outage"
+        for kind, msgs in rest.items():
+            produce(settings, kind, msgs)
+        time.sleep(20)
+        assert worker.proc.poll() is None, worker.log_tail()
+    finally:
+        _noida(stack, "start", "elasticsearch")
+
+    wait_for(lambda: es_count(settings) >= len(expected), 120, what="catch-up after the outage")
+    time.sleep(1)
+    ids = es_ids(settings)
+    assert len(ids) == len(set(ids)) == len(expected)
+    assert set(ids) == expected
+    assert worker.stats()["es_retries"] > 0
+    assert orjson.loads(orjson.dumps(worker.stats()))["dead_letters"] == {}
