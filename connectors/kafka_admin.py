@@ -20,7 +20,7 @@ from connectors.settings import TOPICS
 if TYPE_CHECKING:
     from connectors.settings import Settings
 
-__all__ = ["contract_topics", "ensure_topics", "wait_for_kafka"]
+__all__ = ["contract_topics", "ensure_topics", "wait_for_kafka", "TOPIC_CONFIG"]
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,18 @@ def wait_for_kafka(conf: dict, timeout: float = 15) -> None:
             time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
 
 
+#: Contract topics accept values up to 8 MiB at the broker, so that an oversized audit record
+#: reaches the pipeline and is dead-lettered with its reason instead of failing at the producer.
+TOPIC_CONFIG = {"max.message.bytes": str(8 * 1024 * 1024)}
+
+
 def ensure_topics(
     conf: dict,
     names: list[str],
     partitions: int,
     replication: int = 1,
     timeout: float = 15,
+    config: dict[str, str] | None = None,
 ) -> list[str]:
     """Create the missing topics among ``names``; return those created by this call.
 
@@ -92,7 +98,7 @@ def ensure_topics(
     created: list[str] = []
     if missing:
         futures = admin.create_topics(
-            [NewTopic(n, partitions, replication) for n in missing],
+            [NewTopic(n, partitions, replication, config=config or TOPIC_CONFIG) for n in missing],
             operation_timeout=timeout,
             request_timeout=timeout,
         )

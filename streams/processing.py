@@ -24,6 +24,8 @@ __all__ = ["Processor", "Rejected", "Stats", "KINDS", "dead_letter_record"]
 #: Input kind → (contract topic key, index family)
 KINDS = {"db": "db_audit", "api": "api_access"}
 
+RAW_KEEP = 64 * 1024
+
 STAGES = ("decode", "normalize", "enrich", "document")
 
 
@@ -88,7 +90,12 @@ def dead_letter_record(
     offset: int | None,
     key: bytes | None,
 ) -> dict:
-    """The DLQ value: the original bytes (base64), why, and where the message came from."""
+    """The DLQ value: the original bytes (base64), why, and where the message came from.
+
+    Values over ``RAW_KEEP`` bytes keep only their head (``raw_truncated``): a dead letter must
+    fit in the dead-letter topic, and the source offset still points at the whole message.
+    """
+    raw = raw or b""
     ident = f"{topic}/{partition}/{offset}".encode()
     return {
         "@timestamp": _rfc3339_now(),
@@ -101,7 +108,9 @@ def dead_letter_record(
             "offset": offset,
             "key": key.decode("utf-8", "replace") if key is not None else None,
         },
-        "raw_base64": base64.b64encode(raw or b"").decode("ascii"),
+        "raw_base64": base64.b64encode(raw[:RAW_KEEP]).decode("ascii"),
+        "raw_size": len(raw),
+        "raw_truncated": len(raw) > RAW_KEEP,
     }
 
 

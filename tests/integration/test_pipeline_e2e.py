@@ -95,20 +95,24 @@ def run_core_scenario(settings, workers, n: int, seed: int, timeout: float) -> N
     assert len(read_topic(settings, "dlq", len(bad) + 1, timeout=2)) == len(bad)
     originals = {raw for _, raw, _ in bad}
     for d in dead:
-        assert raw_of(d) in originals, d["reason"]
+        assert any(o.startswith(raw_of(d)) for o in originals), d["reason"]
+        assert d["raw_truncated"] == (d["raw_size"] > 65536)
         assert d["source"]["topic"] in (settings.topic("db_audit"), settings.topic("api_access"))
         assert isinstance(d["source"]["offset"], int) and isinstance(d["source"]["partition"], int)
         assert d["error"]["message"]
 
     # One document, read back whole: fields survive, samples are redacted, time is normalised.
     hit = es_get(settings, f"/{settings.index_pattern('audit')}/_search",
-                 {"size": 1, "query": {"term": {"event.dataset": "db.audit"}}})["hits"]["hits"][0]
+                 {"size": 1, "query": {"bool": {"filter": [
+                     {"term": {"event.dataset": "db.audit"}},
+                     {"term": {"parasol.masked": "db.result_sample"}}]}}})["hits"]["hits"][0]
     doc = hit["_source"]
     assert hit["_id"] == doc["event"]["id"]
     assert hit["_index"].startswith(settings.index("audit", "2026.11."))
     assert doc["user"]["name"] and doc["db"]["statement"]
     assert doc["@timestamp"].endswith("Z") and len(doc["@timestamp"]) == 24
-    for row in doc["db"].get("result_sample", []):
+    assert doc["db"]["result_sample"]
+    for row in doc["db"]["result_sample"]:
         assert set(row.values()) <= {"***", None}
 
     stats = worker.stats()
@@ -120,30 +124,36 @@ def test_core_pipeline_on_noida(stack, workers):
     run_core_scenario(scoped(stack, "core"), workers, n=800, seed=11, timeout=60)
 
 
-def test_core_pipeline_on_tansu(stack, workers, tmp_path):
+def test_core_pipeline_on_tansu(stack, tansu, workers):
+    settings = scoped(stack.model_copy(update={"kafka": tansu.bootstrap}), "tansu")
+    # Tansu holds group joins for ~half the session timeout and every fetch for the full wait.
+    run_core_scenario(settings, workers, n=300, seed=12, timeout=120)
+
+
+@pytest.fixture
+def tansu(tmp_path):
     broker = TansuBroker(free_port(), tmp_path / "tansu.log")
     broker.start()
-    try:
-        settings = scoped(stack.model_copy(update={"kafka": broker.bootstrap}), "tansu")
-        # Tansu holds group joins for ~half the session timeout and every fetch for the full wait.
-        run_core_scenario(settings, workers, n=300, seed=12, timeout=120)
-    finally:
-        broker.stop()
+    yield broker
+    broker.stop()
 
 
-def test_sigkill_mid_stream_loses_and_duplicates_nothing(stack, workers):
-    settings = scoped(stack, "restart", batch_size=100)
+def test_sigkill_mid_stream_loses_and_duplicates_nothing(stack, tansu, workers):
+    # On Tansu: noida-db's group coordinator never evicts a member that died without leaving, so
+    # a replacement worker there waits forever (README, "Known quirks"); Kafka and Tansu evict it
+    # after the session timeout, which is what this test relies on.
+    settings = scoped(stack.model_copy(update={"kafka": tansu.bootstrap}), "restart", batch_size=100)
     by_kind, expected = valid_messages(4000, seed=21)
-    first = workers(settings, name="first")
+    first = workers(settings, name="first", timeout=90)
     for kind, msgs in by_kind.items():
         produce(settings, kind, msgs)
-    wait_for(lambda: es_count(settings) >= 300, 60, what="first worker under way")
+    wait_for(lambda: es_count(settings) >= 300, 90, what="first worker under way")
     first.kill(signal.SIGKILL)
     mid = es_count(settings)
     assert mid < len(expected), "the first worker finished before it was killed: no test"
 
     second = workers(settings, name="second", timeout=90)
-    wait_for(lambda: es_count(settings) >= len(expected), 120, what="second worker catches up")
+    wait_for(lambda: es_count(settings) >= len(expected), 180, what="second worker catches up")
     time.sleep(1)
     ids = es_ids(settings)
     assert len(ids) == len(set(ids)) == len(expected)

@@ -1,0 +1,605 @@
+"""Consume-side throughput of one parasol worker against two baselines, on the embedded stack.
+
+    python benchmarks/throughput.py [--events 200000] [--runs 3]
+
+Contenders (each reads the same N pre-produced contract events, JSON, keyed by ``user.name``):
+
+``pipeline``
+    One real ``parasol worker`` process (``python -m streams.cli worker``): decode, normalise,
+    enrich, document, bulk-index into Elasticsearch. Done when Elasticsearch has acknowledged N
+    documents (checked afterwards with ``_refresh`` + ``_count`` of ``<prefix>audit*``).
+``faust``
+    The baseline: a trivial Faust agent per input topic in its own worker process, the plainest
+    idiomatic form ``async for value in stream: orjson.loads(value)``. It runs on the pipeline's
+    very ``faust.App`` object (``streams.app.app``, built by ``build_app`` from the same settings:
+    raw serializers, ``consumer_auto_offset_reset="earliest"``, same broker/session settings,
+    web enabled), so the only difference to the pipeline is what the agents do.
+``faust_take``
+    Extra, for diagnosis: the same trivial agent batching like the pipeline does
+    (``stream.take_events(batch_size, within=batch_within_s)``).
+``plain``
+    The ceiling: an in-process confluent-kafka loop, ``consume(num_messages=1000, timeout=0.5)``
+    plus ``orjson.loads`` per value, until N.
+
+Method (the same for every contender, so the figures compare):
+
+* The embedded stack (noida-db: Kafka + Elasticsearch APIs) runs on free loopback ports with a
+  temporary data directory, and is stopped at the end, on errors and on Ctrl-C.
+* N events are generated once (``connectors.sources.simulator``, seed 7, attacks on) and
+  JSON-encoded with ``schemas.codec.encode_json``.
+* Every (run, contender) gets fresh topics, indices and consumer group (a unique prefix), and
+  all N events are produced and flushed **before** its consumer starts: the figure is
+  consume-side throughput, never producer-bound. Topics and indices are deleted afterwards.
+* Startup (interpreter, Faust boot, group join, partition assignment) is excluded by timing from
+  the **first events handed to user code** (t_first) to the last one done (t_last), counting only
+  the events handled after the first observation: ``events/s = (N - k) / (t_last - t_first)``,
+  where k is what was already handed over at t_first (1 event, or the first batch).
+  ``faust``/``faust_take``/``plain`` stamp both ends themselves. ``pipeline`` is timed from
+  outside by polling its ``/parasol/stats``: t_first when ``received > 0`` (every 50 ms; k is that
+  count, the first ``take_events`` batch), t_last when ``indexed`` -- documents whose bulk request
+  Elasticsearch acknowledged -- reaches N (every 100 ms), so its interval is exact to about
+  ±0.1 s; one ``_refresh`` + ``_count`` afterwards checks that all N are searchable. ES ``_count``
+  is deliberately not polled during the run: on noida-db, a refresh + count every 0.5 s halved
+  bulk ingest (5.5k -> 2.8k docs/s over 60k docs) and a bare ``_count`` did as much. The startup
+  time (process spawn to first event) is reported apart.
+* The contenders' order rotates from run to run; the median over ``--runs`` is reported, with the
+  ratios pipeline/faust and pipeline/plain, each worker's peak RSS (``VmHWM``) and, for the
+  pipeline, its ``/parasol/stats`` (per-stage CPU time) at the end.
+
+Results are printed and written to ``benchmarks/results/throughput-<timestamp>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Callable
+
+import orjson
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
+
+from connectors.kafka_admin import contract_topics, ensure_topics
+from connectors.local import LocalStack
+from connectors.settings import Settings
+from connectors.sources.simulator import DEFAULT_START, Simulator
+from schemas.codec import encode_json
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+CONTENDERS = ("pipeline", "faust", "faust_take", "plain")
+KIND_TOPIC = {"db": "db_audit", "api": "api_access"}
+
+#: The trivial Faust worker, run as ``python -c TRIVIAL_FAUST`` with the settings in the
+#: environment. It uses the pipeline's own app object (streams.app), only the agents differ.
+TRIVIAL_FAUST = r"""
+import os, time
+import faust, orjson
+from streams.app import app, settings
+
+EXPECTED = int(os.environ["BENCH_EXPECTED"])
+MODE = os.environ["BENCH_MODE"]  # "iter" (async for value in stream) or "take" (take_events)
+progress = {"count": 0, "first": None, "first_count": 0, "last": None}
+
+def seen(n):
+    now = time.time()
+    if progress["first"] is None:
+        progress["first"], progress["first_count"] = now, n
+    progress["count"] += n
+    if progress["last"] is None and progress["count"] >= EXPECTED:
+        progress["last"] = now
+
+def make_agent(name):
+    topic = app.topic(settings.topic(name), key_type=bytes, value_type=bytes)
+    if MODE == "take":
+        async def count(stream):
+            async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+                for event in events:
+                    orjson.loads(event.message.value)
+                seen(len(events))
+    else:
+        async def count(stream):
+            async for value in stream:
+                orjson.loads(value)
+                seen(1)
+    count.__name__ = count.__qualname__ = "count_" + name
+    return app.agent(topic, name="bench." + name)(count)
+
+agents = [make_agent(n) for n in ("db_audit", "api_access")]
+
+@app.page("/bench/progress")
+async def progress_page(web, request):
+    return web.json(progress)
+
+(settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+faust.Worker(app, loglevel="info").execute_from_commandline()
+"""
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_json(url: str, body: dict | None = None, method: str | None = None, timeout: float = 10):
+    data = orjson.dumps(body) if body is not None else None
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return orjson.loads(r.read())
+
+
+def try_http_json(url: str, timeout: float = 2) -> dict | None:
+    """The JSON at ``url``, or None while nothing answers there (yet)."""
+    try:
+        return http_json(url, timeout=timeout)
+    except (OSError, ValueError):
+        return None
+
+
+def proc_status_kb(pid: int, field: str) -> int | None:
+    """A ``kB`` field of /proc/<pid>/status (``VmHWM`` = peak RSS, ``VmRSS``), or None."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+class Timeout(RuntimeError):
+    """A contender did not finish within its deadline."""
+
+
+# --- the embedded stack and per-run scoping ----------------------------------------------------------
+
+
+def stack_settings(data_dir: Path, partitions: int, batch_size: int) -> Settings:
+    return Settings(
+        _env_file=None,
+        kafka=f"127.0.0.1:{free_port()}",
+        es=f"http://127.0.0.1:{free_port()}",
+        data_dir=data_dir,
+        partitions=partitions,
+        batch_size=batch_size,
+    )
+
+
+def scoped(base: Settings, contender: str, run: int) -> Settings:
+    """Settings with fresh topics (created here), indices and consumer group."""
+    tag = f"bench-{contender.replace('_', '-')}-r{run}-{uuid.uuid4().hex[:6]}"
+    s = base.model_copy(
+        update={"topic_prefix": f"{tag}.", "index_prefix": f"{tag}-", "group": f"{tag}-group"}
+    )
+    ensure_topics(s.confluent_config(), contract_topics(s), s.partitions)
+    return s
+
+
+def cleanup(s: Settings) -> None:
+    """Delete the run's indices and topics so that the store stays small (best effort)."""
+    es = s.es_hosts[0].rstrip("/")
+    with contextlib.suppress(OSError, ValueError):
+        for row in http_json(f"{es}/_cat/indices/{s.index_prefix}*?format=json"):
+            http_json(f"{es}/{row['index']}", method="DELETE")
+    with contextlib.suppress(Exception):
+        futures = AdminClient(s.confluent_config()).delete_topics(contract_topics(s))
+        for f in futures.values():
+            f.result(10)
+
+
+def settings_env(s: Settings, **extra: str) -> dict[str, str]:
+    """The environment a worker process needs to run with these settings (as the tests do)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARASOL_")}
+    for name, value in s.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[f"PARASOL_{name.upper()}"] = str(value)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+# --- events ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    key: bytes
+    value: bytes
+
+
+def generate(n: int, seed: int) -> list[Event]:
+    sim = Simulator(seed=seed, start=DEFAULT_START, attacks=True)
+    return [Event(e.kind, e.key.encode(), encode_json(e.value)) for e in sim.events(n)]
+
+
+def produce(s: Settings, events: list[Event]) -> float:
+    """Produce every event to its input topic, wait for all deliveries; return the seconds taken."""
+    topics = {kind: s.topic(name) for kind, name in KIND_TOPIC.items()}
+    errors: list = []
+    p = Producer({**s.confluent_config(), "linger.ms": 20, "batch.num.messages": 10000})
+    t0 = time.perf_counter()
+    for e in events:
+        while True:
+            try:
+                p.produce(topics[e.kind], e.value, e.key, on_delivery=lambda err, _m: err and errors.append(err))
+                break
+            except BufferError:
+                p.poll(0.05)
+        p.poll(0)
+    if p.flush(120) or errors:
+        raise RuntimeError(f"produce failed: {len(p)} undelivered, errors {errors[:3]}")
+    return time.perf_counter() - t0
+
+
+# --- worker subprocesses -------------------------------------------------------------------------------
+
+
+class WorkerProc:
+    """A Faust worker subprocess (own session, own log, own web port)."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str], log_path: Path, port: int):
+        self.port = port
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.spawned = time.time()
+        self.proc = subprocess.Popen(
+            cmd, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+    def get(self, path: str) -> dict | None:
+        self.check_alive()
+        return try_http_json(f"http://127.0.0.1:{self.port}{path}")
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.log_tail()}")
+
+    def peak_rss_mb(self) -> float | None:
+        kb = proc_status_kb(self.proc.pid, "VmHWM")
+        return round(kb / 1024, 1) if kb else None
+
+    def log_tail(self, n: int = 30) -> str:
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(lines[-n:])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self._log.close()
+
+
+def poll_until(fetch: Callable[[], object], done: Callable[[object], bool], deadline: float,
+               interval: Callable[[object], float] | float, what: str):
+    """Call ``fetch()`` until ``done(value)``; return (value, time.time() when seen)."""
+    value = None
+    while time.monotonic() < deadline:
+        value = fetch()
+        if done(value):
+            return value, time.time()
+        time.sleep(interval(value) if callable(interval) else interval)
+    raise Timeout(f"timed out waiting for {what}; last={value!r}")
+
+
+# --- contenders ------------------------------------------------------------------------------------
+
+
+def es_count(s: Settings) -> int:
+    es, pattern = s.es_hosts[0].rstrip("/"), s.index_pattern("audit")
+    try:
+        http_json(f"{es}/{pattern}/_refresh", {})
+        return http_json(f"{es}/{pattern}/_count")["count"]
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def indexed(stats: dict | None) -> int:
+    """Documents the worker has had acknowledged by Elasticsearch (its own counter)."""
+    return sum(stats["indexed"].values()) if stats else 0
+
+
+def run_pipeline(s: Settings, n: int, log_dir: Path, timeout: float) -> dict:
+    port = free_port()
+    w = WorkerProc(
+        [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"],
+        settings_env(s, PARASOL_WEB_PORT=str(port)),
+        log_dir / f"{s.group}.log",
+        port,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        first, t_first = poll_until(
+            lambda: w.get("/parasol/stats"),
+            lambda st: bool(st and sum(st["received"].values())), deadline, 0.05, "first event",
+        )
+        # Not ES _count: polling it during the run halves the embedded store's ingest rate.
+        stats, t_last = poll_until(
+            lambda: w.get("/parasol/stats"), lambda st: indexed(st) >= n, deadline, 0.1,
+            f"{n} documents acknowledged by Elasticsearch",
+        )
+        count = es_count(s)  # one refresh + _count afterwards: every document is searchable
+        if count != n:
+            raise RuntimeError(f"ES _count is {count} after the worker indexed {indexed(stats)} of {n}")
+        at_first = sum(first["received"].values())
+        return result(n, at_first, t_first, t_last, w, {"es_count": count, "worker_stats": stats})
+    except Timeout as exc:
+        raise Timeout(f"{exc}\n{w.log_tail()}") from None
+    finally:
+        w.stop()
+
+
+def run_faust(s: Settings, n: int, log_dir: Path, timeout: float, mode: str) -> dict:
+    port = free_port()
+    w = WorkerProc(
+        [sys.executable, "-c", TRIVIAL_FAUST],
+        settings_env(s, PARASOL_WEB_PORT=str(port), BENCH_EXPECTED=str(n), BENCH_MODE=mode),
+        log_dir / f"{s.group}.log",
+        port,
+    )
+    try:
+        progress, _ = poll_until(
+            lambda: w.get("/bench/progress"),
+            lambda p: bool(p and p["last"]), time.monotonic() + timeout, 0.2, f"{n} events",
+        )
+        p = progress
+        return result(n, p["first_count"], p["first"], p["last"], w, {"count": p["count"]})
+    except Timeout as exc:
+        raise Timeout(f"{exc}\n{w.log_tail()}") from None
+    finally:
+        w.stop()
+
+
+def run_plain(s: Settings, n: int, timeout: float) -> dict:
+    c = Consumer(
+        {**s.confluent_config(), "group.id": s.group, "auto.offset.reset": "earliest"}
+    )
+    spawned = time.time()
+    c.subscribe([s.topic(name) for name in KIND_TOPIC.values()])
+    count, at_first, t_first, deadline = 0, 0, None, time.monotonic() + timeout
+    try:
+        while count < n:
+            if time.monotonic() > deadline:
+                raise Timeout(f"plain loop read {count} of {n}")
+            msgs = c.consume(num_messages=1000, timeout=0.5)
+            if msgs and t_first is None:
+                t_first, at_first = time.time(), len(msgs)
+            for m in msgs:
+                if m.error():
+                    continue
+                orjson.loads(m.value())
+                count += 1
+        t_last = time.time()
+    finally:
+        c.close()
+    return timing(n, at_first, t_first, t_last, spawned) | {
+        "peak_rss_mb": None,  # in-process: the benchmark's own memory is not the loop's
+        "count": count,
+    }
+
+
+def timing(n: int, at_first: int, t_first: float, t_last: float, spawned: float) -> dict:
+    """Rate over the events handled after the first observation: (N - at_first) / interval."""
+    return {
+        "events_per_s": round((n - at_first) / (t_last - t_first)),
+        "seconds": round(t_last - t_first, 3),
+        "events_timed": n - at_first,
+        "startup_s": round(t_first - spawned, 3),
+    }
+
+
+def result(n: int, at_first: int, t_first: float, t_last: float, w: WorkerProc, extra: dict) -> dict:
+    return timing(n, at_first, t_first, t_last, w.spawned) | {"peak_rss_mb": w.peak_rss_mb(), **extra}
+
+
+def run_one(base: Settings, contender: str, run: int, events: list[Event], log_dir: Path,
+            timeout: float) -> dict:
+    """Fresh scope, produce everything, then start and time the consumer; clean up."""
+    s = scoped(base, contender, run)
+    try:
+        produce_s = produce(s, events)
+        n = len(events)
+        if contender == "pipeline":
+            r = run_pipeline(s, n, log_dir, timeout)
+        elif contender == "faust":
+            r = run_faust(s, n, log_dir, timeout, mode="iter")
+        elif contender == "faust_take":
+            r = run_faust(s, n, log_dir, timeout, mode="take")
+        else:
+            r = run_plain(s, n, timeout)
+        return {"produce_s": round(produce_s, 3), **r}
+    except Timeout as exc:
+        return {"error": str(exc)}
+    finally:
+        cleanup(s)
+
+
+# --- reporting -------------------------------------------------------------------------------------
+
+
+def summarize(per_run: list[dict[str, dict]], contenders: list[str]) -> dict:
+    medians = {}
+    for c in contenders:
+        rates = [r[c]["events_per_s"] for r in per_run if "events_per_s" in r.get(c, {})]
+        rss = [r[c]["peak_rss_mb"] for r in per_run if r.get(c, {}).get("peak_rss_mb")]
+        medians[c] = {"events_per_s": median(rates), "peak_rss_mb": max(rss) if rss else None}
+    ratios = {}
+    pipe = medians.get("pipeline", {}).get("events_per_s")
+    for c in ("faust", "faust_take", "plain"):
+        other = medians.get(c, {}).get("events_per_s")
+        if pipe and other:
+            ratios[f"pipeline/{c}"] = round(pipe / other, 3)
+    return {"median": medians, "ratios": ratios}
+
+
+def stage_table(stats: dict, wall_s: float, n: int) -> list[str]:
+    """The pipeline's per-stage CPU time as µs/event and share of the timed wall clock."""
+    lines = []
+    accounted = 0.0
+    for stage, st in stats.get("stages", {}).items():
+        sec = st.get("seconds") or 0.0
+        accounted += sec
+        us = 1e6 * sec / st["events"] if st.get("events") else 0
+        lines.append(f"      {stage:<10} {us:8.1f} µs/event  {100 * sec / wall_s:5.1f}% of wall")
+    rest = wall_s - accounted
+    lines.append(f"      {'other':<10} {1e6 * rest / n:8.1f} µs/event  {100 * rest / wall_s:5.1f}% of wall"
+                 "  (Faust, Kafka fetch, event loop, waiting)")
+    return lines
+
+
+def fmt_rate(v) -> str:
+    return f"{v:>9,.0f}" if isinstance(v, (int, float)) else f"{'—':>9}"
+
+
+def print_run(run: int, results: dict[str, dict]) -> None:
+    print(f"\nrun {run}")
+    for c, r in results.items():
+        if "error" in r:
+            print(f"  {c:<11} ERROR {r['error']}")
+            continue
+        rss = f"{r['peak_rss_mb']:.0f} MB" if r.get("peak_rss_mb") else "n/a"
+        print(f"  {c:<11} {fmt_rate(r['events_per_s'])} ev/s  {r['seconds']:7.2f} s timed"
+              f"  (startup {r['startup_s']:.2f} s, produce {r['produce_s']:.2f} s, peak RSS {rss})")
+        if c == "pipeline" and r.get("worker_stats"):
+            print("    worker /parasol/stats stages (CPU time inside the worker):")
+            print("\n".join(stage_table(r["worker_stats"], r["seconds"], r["es_count"])))
+
+
+def print_summary(summary: dict, runs: int) -> None:
+    print(f"\nmedian of {runs} run(s)")
+    for c, m in summary["median"].items():
+        rss = f"peak RSS {m['peak_rss_mb']:.0f} MB" if m["peak_rss_mb"] else "peak RSS n/a (in-process)"
+        print(f"  {c:<11} {fmt_rate(m['events_per_s'])} ev/s   {rss}")
+    for name, ratio in summary["ratios"].items():
+        print(f"  {name:<22} {ratio:.2f}")
+
+
+def write_json(doc: dict) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"throughput-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    return path
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--events", type=int, default=200_000, help="events per contender and run")
+    p.add_argument("--runs", type=int, default=3, help="runs; the median is reported")
+    p.add_argument("--seed", type=int, default=7, help="simulator seed")
+    p.add_argument("--partitions", type=int, default=4)
+    p.add_argument("--batch-size", type=int, default=1000, help="PARASOL_BATCH_SIZE of the workers")
+    p.add_argument("--contenders", default=",".join(CONTENDERS),
+                   help=f"comma-separated subset of {','.join(CONTENDERS)}")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds per contender and run (default: 120 + events/500)")
+    args = p.parse_args(argv)
+    args.contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
+    unknown = set(args.contenders) - set(CONTENDERS)
+    if unknown:
+        p.error(f"unknown contenders: {sorted(unknown)}")
+    args.timeout = args.timeout or 120 + args.events / 500
+    return args
+
+
+def environment(args: argparse.Namespace, base: Settings) -> dict:
+    import faust
+
+    return {
+        "events": args.events, "runs": args.runs, "seed": args.seed,
+        "partitions": base.partitions, "batch_size": base.batch_size,
+        "batch_within_s": base.batch_within_s, "contenders": args.contenders,
+        "python": platform.python_version(), "faust": faust.__version__,
+        "cpus": os.cpu_count(), "machine": platform.machine(),
+        "method": "N produced before the consumer starts; events/s = (N - k) / (t_last - t_first), k = events "
+                  "already handed to user code at t_first",
+    }  # fmt: skip
+
+
+def benchmark(args: argparse.Namespace, base: Settings, log_dir: Path) -> dict:
+    t0 = time.perf_counter()
+    events = generate(args.events, args.seed)
+    kinds = {k: sum(e.kind == k for e in events) for k in KIND_TOPIC}
+    avg = sum(len(e.value) for e in events) / len(events)
+    print(f"generated {len(events):,} events in {time.perf_counter() - t0:.1f} s "
+          f"({kinds}, {avg:.0f} B average)")
+    per_run = []
+    for run in range(1, args.runs + 1):
+        k = (run - 1) % len(args.contenders)
+        order = args.contenders[k:] + args.contenders[:k]  # rotate to spread order effects
+        results = {c: run_one(base, c, run, events, log_dir, args.timeout) for c in order}
+        results = {c: results[c] for c in args.contenders}
+        print_run(run, results)
+        per_run.append(results)
+    return {"per_run": per_run, **summarize(per_run, args.contenders)}
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # SIGTERM behaves like Ctrl-C so that the finally blocks stop the workers and the stack.
+    signal.signal(signal.SIGTERM, _interrupt)
+    data_dir = Path(tempfile.mkdtemp(prefix="parasol-bench-"))
+    base = stack_settings(data_dir, args.partitions, args.batch_size)
+    stack = LocalStack(base)
+    try:
+        stack.up()
+        print(f"embedded stack up: kafka {base.kafka}  es {base.es}  data {data_dir}")
+        doc = {"environment": environment(args, base)}
+        doc.update(benchmark(args, base, data_dir))
+        noida_pid = stack.details()["pid"]
+        doc["noida_rss_mb_at_end"] = round((proc_status_kb(noida_pid, "VmRSS") or 0) / 1024, 1)
+        print_summary(doc, args.runs)
+        print(f"\nresults: {write_json(doc)}")
+        return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping", file=sys.stderr)
+        return 130
+    finally:
+        stack.down()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
