@@ -49,10 +49,12 @@ def _http_json(url: str, body: dict | None = None, timeout: float = 5) -> dict:
 
 
 class _Run:
-    def __init__(self, s: Settings, start: datetime, end: datetime):
+    """This run's documents: those the worker ingested since the run began (wall clock)."""
+
+    def __init__(self, s: Settings, began: datetime):
         self.s = s
         self.es = s.es_hosts[0].rstrip("/")
-        self.time_range = {"range": {"@timestamp": {"gte": start.isoformat(), "lte": end.isoformat()}}}
+        self.time_range = {"range": {"event.ingested": {"gte": began.isoformat()}}}
 
     def indexed(self) -> int:
         try:
@@ -166,17 +168,18 @@ def run_demo(events: int = 20000, keep: bool = False, seed: int | None = None) -
     proc, port = _start_worker(s, log_path)
     print(f"• worker started (pid {proc.pid}, log {log_path}, stats http://127.0.0.1:{port}/parasol/stats)")
 
+    began = datetime.now(UTC) - timedelta(seconds=1)
     try:
-        # Event time: the last few hours, so every run gets its own slice of the indices.
+        # Event time: from a few hours ago, as if the company's proxies had just been connected.
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
         sim = Simulator(seed=seed, start=start, attacks=True)
         registry = SchemaRegistry.load(s.schema_registry)
         producer = Producer({**s.confluent_config(), "linger.ms": 20, "message.max.bytes": 4 * 1024 * 1024,
+                             "log.connection.close": False,
                              "enable.idempotence": True})
         dlq_start = _dlq_offsets(s)
         sent: Counter = Counter()
         labels: Counter = Counter()
-        last_ts = start
         t0 = time.monotonic()
         for i, ev in enumerate(sim.events(events)):
             topic = s.topic("db_audit" if ev.kind == "db" else "api_access")
@@ -197,11 +200,10 @@ def run_demo(events: int = 20000, keep: bool = False, seed: int | None = None) -
             bad[m.reason] += 1
         producer.flush(30)
         produce_s = time.monotonic() - t0
-        last_ts = datetime.now(UTC) + timedelta(days=1)
         print(f"• produced {events:,} events + {MALFORMED} malformed in {produce_s:.1f}s "
               f"({events / produce_s:,.0f}/s); JSON and Avro (Confluent wire format)")
 
-        run = _Run(s, start - timedelta(minutes=1), last_ts)
+        run = _Run(s, began)
         indexed, t_index = 0, time.monotonic()
         while time.monotonic() - t_begin < DEADLINE_S:
             indexed = run.indexed()
