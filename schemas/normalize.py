@@ -15,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
+import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Callable
 
 import orjson
 
-from schemas.codec import FieldConflict, unflatten
+from schemas.codec import OPAQUE_FIELDS
 
 __all__ = [
     "InvalidEvent",
@@ -51,6 +53,7 @@ class Limits:
     roles = 64
 
 
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 _MIN_MS = 631152000000  # 1990-01-01: earlier is a unit mistake (seconds sent as ms), not a log
 _MAX_MS = 4102444800000  # 2100-01-01
 
@@ -71,6 +74,15 @@ def parse_timestamp(value: Any) -> str:
         if not math.isfinite(value) or not _MIN_MS <= value < _MAX_MS:
             raise InvalidEvent("invalid_field", f"@timestamp: {value!r} is not epoch milliseconds")
         dt = datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    elif isinstance(value, str) and _CANONICAL.fullmatch(value):
+        # Already canonical (most producers, and every replay of our own output): check, keep.
+        try:
+            datetime.fromisoformat(value[:-1])
+        except ValueError:
+            raise InvalidEvent("invalid_field", f"@timestamp: {value!r} is not a valid time") from None
+        if not "1990" <= value[:4] < "2100":
+            raise InvalidEvent("invalid_field", f"@timestamp: {value!r} is out of range")
+        return value
     elif isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):
@@ -130,14 +142,19 @@ def _float(path: str, v: Any) -> float:
     return float(v)
 
 
-def _ip(path: str, v: Any) -> str:
-    if not isinstance(v, str):
-        raise InvalidEvent("invalid_field", f"{path}: expected an IP address string")
-    text = v.strip().strip("[]")
+@lru_cache(maxsize=65536)
+def _canonical_ip(text: str) -> str | None:
     try:
-        return str(ipaddress.ip_address(text))
+        return str(ipaddress.ip_address(text.strip().strip("[]")))
     except ValueError:
-        raise InvalidEvent("invalid_field", f"{path}: {v[:64]!r} is not an IP address") from None
+        return None
+
+
+def _ip(path: str, v: Any) -> str:
+    ip = _canonical_ip(v) if isinstance(v, str) else None
+    if ip is None:
+        raise InvalidEvent("invalid_field", f"{path}: {str(v)[:64]!r} is not an IP address")
+    return ip
 
 
 def _roles(path: str, v: Any) -> list[str]:
@@ -220,33 +237,35 @@ _API_FIELDS: dict[str, Callable[[str, Any], Any]] = {
 }
 
 
-def _get(event: dict, path: str) -> Any:
-    node: Any = event
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
+_ALL_PATHS = {*_DB_FIELDS, *_API_FIELDS, "parasol.unmapped", "parasol.truncated"}
+_SPLIT = {p: p.split(".") for p in _ALL_PATHS}
+#: Object positions of the contract (``user``, ``http.response``…): a plain value there conflicts.
+_PARENTS = frozenset(".".join(parts[:i]) for parts in _SPLIT.values() for i in range(1, len(parts)))
 
 
 def _put(out: dict, path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
+    *parents, leaf = _SPLIT.get(path) or path.split(".")
     node = out
     for p in parents:
         node = node.setdefault(p, {})
     node[leaf] = value
 
 
-def _leaves(d: dict, prefix: str = "") -> list[str]:
-    """Dotted paths of all non-object leaves, for finding fields outside the contract."""
-    paths = []
+def _flatten(d: dict, flat: dict, prefix: str = "") -> dict:
+    """One walk: nested and dotted keys alike become dotted paths to leaves.
+
+    Samples (``OPAQUE_FIELDS``) and ``@`` keys stay whole. The same path given twice (nested and
+    dotted) with different values is a conflict, not a silent choice.
+    """
     for k, v in d.items():
-        path = f"{prefix}{k}"
-        if isinstance(v, dict) and v and not k.startswith("@"):
-            paths.extend(_leaves(v, path + "."))
+        path = prefix + k
+        if type(v) is dict and path not in OPAQUE_FIELDS and not k.startswith("@"):
+            _flatten(v, flat, path + ".")  # an empty object adds nothing
+        elif path in flat and flat[path] != v:
+            raise InvalidEvent("invalid_field", f"{path}: given twice with different values")
         else:
-            paths.append(path)
-    return paths
+            flat[path] = v
+    return flat
 
 
 def derive_event_id(dataset: str, event: dict) -> str:
@@ -264,37 +283,42 @@ def _normalize(
 ) -> dict:
     if not isinstance(raw, dict):
         raise InvalidEvent("not_an_object", "an event must be a JSON object")
-    try:
-        event = unflatten(raw)
-    except FieldConflict as exc:
-        raise InvalidEvent("invalid_field", str(exc)) from None
+    flat = _flatten(raw, {})
+    conflicts = _PARENTS.intersection(flat)
+    if conflicts:
+        raise InvalidEvent("invalid_field", f"{min(conflicts)}: must be an object")
 
-    out: dict[str, Any] = {"@timestamp": None}
-    if "@timestamp" not in event or event["@timestamp"] in (None, ""):
+    for path in flat:
+        if path not in fields and "." in path:
+            parts = path.split(".")
+            for i in range(1, len(parts)):
+                if ".".join(parts[:i]) in fields:
+                    raise InvalidEvent("invalid_field", f"{'.'.join(parts[:i])}: expected a value, got an object")
+
+    timestamp = flat.pop("@timestamp", None)
+    if timestamp is None or timestamp == "":
         raise InvalidEvent("missing_field", "@timestamp is required")
-    out["@timestamp"] = parse_timestamp(event["@timestamp"])
-    for path in required(event):
-        if _get(event, path) in (None, ""):
+    out: dict[str, Any] = {"@timestamp": parse_timestamp(timestamp)}
+    for path in required(flat):
+        if flat.get(path) in (None, ""):
             raise InvalidEvent("missing_field", f"{path} is required")
 
-    known = {"@timestamp"}
-    for path, coerce in fields.items():
-        value = _get(event, path)
-        if value is None:
-            continue
-        known.add(path)
-        _put(out, path, coerce(path, value))
-
-    extra = {p: _get(event, p) for p in _leaves(event) if p not in known}
-    extra = {p: v for p, v in extra.items() if v is not None}
+    extra = {}
+    for path, value in flat.items():
+        coerce = fields.get(path)
+        if coerce is None:
+            if value is not None:
+                extra[path] = value
+        elif value is not None:
+            _put(out, path, coerce(path, value))
     if extra:
         # Kept, not dropped: an unknown field is evidence too; as one JSON string it cannot
         # break the index mapping.
         _put(out, "parasol.unmapped", orjson.dumps(extra).decode()[: Limits.text_chars])
 
-    statement = _get(out, "db.statement")
-    if statement is not None and len(statement) > max_statement_chars:
-        out["db"]["statement"] = statement[:max_statement_chars]
+    db = out.get("db")
+    if db and len(db.get("statement", "")) > max_statement_chars:
+        db["statement"] = db["statement"][:max_statement_chars]
         _put(out, "parasol.truncated", ["db.statement"])
 
     ev = out.setdefault("event", {})
@@ -309,7 +333,7 @@ def normalize_db(raw: dict, max_statement_chars: int = Limits.statement_chars) -
     """Validate a DB audit event (``parasol.db.audit``)."""
 
     def required(event: dict) -> tuple[str, ...]:
-        if str(_get(event, "event.action")).lower() in ("login", "logout"):
+        if str(event.get("event.action")).lower() in ("login", "logout"):
             return ("user.name",)
         return ("user.name", "db.statement")
 
