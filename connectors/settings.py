@@ -65,9 +65,12 @@ class Settings(BaseSettings):
     index_prefix: str = "parasol-"
 
     # --- pipeline ------------------------------------------------------------------------------
-    batch_size: int = Field(500, ge=1, description="events per Faust take() batch / ES bulk")
+    batch_size: int = Field(1000, ge=1, description="events per Faust take() batch / ES bulk")
     batch_within_s: float = Field(0.5, gt=0, description="max wait to fill a batch")
     bulk_max_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    bulk_in_flight: int = Field(
+        2, ge=1, description="batches being written to Elasticsearch while the next is prepared"
+    )
     max_event_bytes: int = Field(1024 * 1024, ge=1024, description="larger values are dead-lettered")
     max_statement_chars: int = Field(65536, ge=256)
     es_retry_max_backoff_s: float = Field(30.0, gt=0)

@@ -1,14 +1,16 @@
 """Thin agent loops: one agent per input topic, batches in, documents and dead letters out.
 
-Offsets advance only past what Elasticsearch acknowledged: ``take_events`` acks a batch after the
-loop body returns, and the body returns only when the bulk write succeeded (it retries while the
-store is away, which pauses the stream). Nothing is imported from here except by the CLI.
+Offsets advance only past what Elasticsearch acknowledged: a batch is acked to Kafka only after
+its bulk write succeeded (writes retry while the store is away; with ``bulk_in_flight`` writes
+outstanding the loop stops taking batches, which pauses the stream). Nothing is imported from here
+except by the CLI.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 
 import orjson
 from elasticsearch import AsyncElasticsearch
@@ -74,8 +76,8 @@ async def _dead_letter(batch: list[tuple[object, Rejected]]) -> None:
         await asyncio.gather(*futures)
 
 
-async def handle_batch(kind: str, events: list, sink: BulkIndexer) -> None:
-    """Process one batch; return only once every event is indexed or dead-lettered."""
+def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Rejected]]:
+    """Run the stages on a batch: documents go into ``sink``, rejections are returned."""
     rejected: list[tuple[object, Rejected]] = []
     for event in events:
         try:
@@ -88,6 +90,11 @@ async def handle_batch(kind: str, events: list, sink: BulkIndexer) -> None:
             rejected.append((event, Rejected("internal_error", type(exc).__name__, str(exc))))
             continue
         sink.add(index, doc_id, doc, tag=event)
+    return rejected
+
+
+async def write_and_ack(kind: str, events: list, sink: BulkIndexer, rejected: list) -> None:
+    """Index a prepared batch, dead-letter what was refused, then ack the batch to Kafka."""
     if len(sink):
         loop = asyncio.get_running_loop()
         t0 = loop.time()
@@ -100,25 +107,30 @@ async def handle_batch(kind: str, events: list, sink: BulkIndexer) -> None:
         for rej in result.rejected:
             rejected.append((rej.tag, Rejected("index_rejected", "IndexRejected", rej.reason)))
     await _dead_letter(rejected)
+    for event in events:
+        event.message.acked = False
+        app.consumer.ack(event.message)
 
 
 def _ingest_agent(kind: str):
     async def ingest(stream):
-        sink = BulkIndexer(
-            await _client(),
-            max_bytes=settings.bulk_max_bytes,
-            max_backoff_s=settings.es_retry_max_backoff_s,
-        )
+        client = await _client()
+        in_flight: deque[asyncio.Task] = deque()
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            try:
-                await handle_batch(kind, events, sink)
-            except BaseException:
-                # Cancelled (shutdown) or failed mid-batch: take_events would ack these events on
-                # the way out. Marking them acked-already keeps their offsets out of the commit,
-                # so the next worker re-reads them (ids are deterministic: no duplicates).
-                for event in events:
-                    event.message.acked = True
-                raise
+            # take_events acks a batch as soon as this body returns. Flagging the messages as
+            # acked makes that a no-op; write_and_ack acks them for real once Elasticsearch (or
+            # the DLQ) has every one, so committed offsets never run ahead of the index. Until
+            # then the next batch is decoded while this one is written.
+            for event in events:
+                event.message.acked = True
+            sink = BulkIndexer(
+                client, max_bytes=settings.bulk_max_bytes, max_backoff_s=settings.es_retry_max_backoff_s
+            )
+            rejected = prepare(kind, events, sink)
+            in_flight.append(asyncio.create_task(write_and_ack(kind, events, sink, rejected)))
+            # Backpressure: while writes are slow (or Elasticsearch is away) stop taking batches.
+            while in_flight and (len(in_flight) > settings.bulk_in_flight or in_flight[0].done()):
+                await in_flight.popleft()
 
     ingest.__name__ = ingest.__qualname__ = f"ingest_{kind}"
     return app.agent(topics.inputs[kind], name=f"parasol.ingest.{kind}")(ingest)
