@@ -63,7 +63,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -109,7 +108,8 @@ def make_agent(name):
     topic = app.topic(settings.topic(name), key_type=bytes, value_type=bytes)
     if MODE == "take":
         async def count(stream):
-            async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+            batches = stream.take_events(settings.batch_size, within=settings.batch_within_s)
+            async for events in batches:
                 for event in events:
                     orjson.loads(event.message.value)
                 seen(len(events))
@@ -158,7 +158,7 @@ def try_http_json(url: str, timeout: float = 2) -> dict | None:
         return None
 
 
-def proc_status_kb(pid: int, field: str) -> int | None:
+def proc_status_kb(pid: int | None, field: str) -> int | None:
     """A ``kB`` field of /proc/<pid>/status (``VmHWM`` = peak RSS, ``VmRSS``), or None."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -169,6 +169,30 @@ def proc_status_kb(pid: int, field: str) -> int | None:
     return None
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process (all its threads) from /proc/<pid>/stat, or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def cpu_snapshot(pids: dict[str, int | None]) -> dict[str, float | None]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def cpu_used(before: dict, after: dict, events: int, wall: float) -> dict:
+    """Per process: CPU µs per event and utilisation (1.0 = one core busy) between snapshots."""
+    out = {}
+    for name, t0 in before.items():
+        t1 = after.get(name)
+        if t0 is not None and t1 is not None:
+            out[name] = {"us_per_event": round(1e6 * (t1 - t0) / events, 1),
+                         "cores": round((t1 - t0) / wall, 2)}
+    return out
+
+
 def median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -177,7 +201,19 @@ class Timeout(RuntimeError):
     """A contender did not finish within its deadline."""
 
 
-# --- the embedded stack and per-run scoping ----------------------------------------------------------
+def poll_until(fetch: Callable[[], object], done: Callable[[object], bool], deadline: float,
+               interval: float, what: str):
+    """Call ``fetch()`` until ``done(value)``; return that value."""
+    value = None
+    while time.monotonic() < deadline:
+        value = fetch()
+        if done(value):
+            return value
+        time.sleep(interval)
+    raise Timeout(f"timed out waiting for {what}; last={value!r}")
+
+
+# --- the embedded stack and per-run scoping -------------------------------------------------------
 
 
 def stack_settings(data_dir: Path, partitions: int, batch_size: int) -> Settings:
@@ -201,16 +237,30 @@ def scoped(base: Settings, contender: str, run: int) -> Settings:
     return s
 
 
-def cleanup(s: Settings) -> None:
-    """Delete the run's indices and topics so that the store stays small (best effort)."""
+def cleanup(s: Settings) -> list[str]:
+    """Delete the run's indices and topics; return what could not be deleted.
+
+    This matters on noida-db: it rewrites all its Kafka data to one JSON file after changes (about
+    4x the message bytes), so every topic left behind slows the broker down for the next runs.
+    """
+    problems = []
     es = s.es_hosts[0].rstrip("/")
-    with contextlib.suppress(OSError, ValueError):
-        for row in http_json(f"{es}/_cat/indices/{s.index_prefix}*?format=json"):
-            http_json(f"{es}/{row['index']}", method="DELETE")
-    with contextlib.suppress(Exception):
-        futures = AdminClient(s.confluent_config()).delete_topics(contract_topics(s))
-        for f in futures.values():
-            f.result(10)
+    try:
+        for row in http_json(f"{es}/_cat/indices/{s.index_prefix}*?format=json", timeout=60):
+            http_json(f"{es}/{row['index']}", method="DELETE", timeout=60)
+    except (OSError, ValueError) as exc:
+        problems.append(f"indices {s.index_prefix}*: {exc}")
+    admin = AdminClient(s.confluent_config())  # keep a reference until the futures are done
+    existing = admin.list_topics(timeout=10).topics
+    names = contract_topics(s) + [f"{s.group}-__assignor-__leader"]  # Faust's own topic
+    names = [n for n in names if n in existing]
+    if names:
+        for name, future in admin.delete_topics(names, operation_timeout=30).items():
+            try:
+                future.result(60)
+            except Exception as exc:  # noqa: BLE001 - reported, the benchmark goes on
+                problems.append(f"topic {name}: {exc}")
+    return problems
 
 
 def settings_env(s: Settings, **extra: str) -> dict[str, str]:
@@ -227,7 +277,7 @@ def settings_env(s: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
-# --- events ----------------------------------------------------------------------------------------
+# --- events ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -246,14 +296,19 @@ def produce(s: Settings, events: list[Event]) -> float:
     """Produce every event to its input topic, wait for all deliveries; return the seconds taken."""
     topics = {kind: s.topic(name) for kind, name in KIND_TOPIC.items()}
     errors: list = []
+
+    def on_delivery(err, _msg):
+        if err:
+            errors.append(err)
+
     p = Producer({**s.confluent_config(), "linger.ms": 20, "batch.num.messages": 10000})
     t0 = time.perf_counter()
     for e in events:
         while True:
             try:
-                p.produce(topics[e.kind], e.value, e.key, on_delivery=lambda err, _m: err and errors.append(err))
+                p.produce(topics[e.kind], e.value, e.key, on_delivery=on_delivery)
                 break
-            except BufferError:
+            except BufferError:  # local queue full: let deliveries drain
                 p.poll(0.05)
         p.poll(0)
     if p.flush(120) or errors:
@@ -261,7 +316,18 @@ def produce(s: Settings, events: list[Event]) -> float:
     return time.perf_counter() - t0
 
 
-# --- worker subprocesses -------------------------------------------------------------------------------
+@dataclass
+class Bench:
+    """What every contender needs: the stack's settings, the events, where logs go."""
+
+    base: Settings
+    events: list[Event]
+    log_dir: Path
+    timeout: float
+    noida_pid: int | None
+
+
+# --- worker subprocesses --------------------------------------------------------------------------
 
 
 class WorkerProc:
@@ -277,16 +343,17 @@ class WorkerProc:
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
-    def get(self, path: str) -> dict | None:
-        self.check_alive()
-        return try_http_json(f"http://127.0.0.1:{self.port}{path}")
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
 
-    def check_alive(self) -> None:
+    def get(self, path: str) -> dict | None:
         if self.proc.poll() is not None:
             raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.log_tail()}")
+        return try_http_json(f"http://127.0.0.1:{self.port}{path}")
 
     def peak_rss_mb(self) -> float | None:
-        kb = proc_status_kb(self.proc.pid, "VmHWM")
+        kb = proc_status_kb(self.pid, "VmHWM")
         return round(kb / 1024, 1) if kb else None
 
     def log_tail(self, n: int = 30) -> str:
@@ -296,122 +363,27 @@ class WorkerProc:
     def stop(self) -> None:
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
+                os.killpg(self.pid, signal.SIGTERM)
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    os.killpg(self.pid, signal.SIGKILL)
                 self.proc.wait(10)
         self._log.close()
 
 
-def poll_until(fetch: Callable[[], object], done: Callable[[object], bool], deadline: float,
-               interval: Callable[[object], float] | float, what: str):
-    """Call ``fetch()`` until ``done(value)``; return (value, time.time() when seen)."""
-    value = None
-    while time.monotonic() < deadline:
-        value = fetch()
-        if done(value):
-            return value, time.time()
-        time.sleep(interval(value) if callable(interval) else interval)
-    raise Timeout(f"timed out waiting for {what}; last={value!r}")
-
-
-# --- contenders ------------------------------------------------------------------------------------
-
-
-def es_count(s: Settings) -> int:
-    es, pattern = s.es_hosts[0].rstrip("/"), s.index_pattern("audit")
-    try:
-        http_json(f"{es}/{pattern}/_refresh", {})
-        return http_json(f"{es}/{pattern}/_count")["count"]
-    except (OSError, ValueError, KeyError):
-        return -1
-
-
-def indexed(stats: dict | None) -> int:
-    """Documents the worker has had acknowledged by Elasticsearch (its own counter)."""
-    return sum(stats["indexed"].values()) if stats else 0
-
-
-def run_pipeline(s: Settings, n: int, log_dir: Path, timeout: float) -> dict:
+@contextlib.contextmanager
+def worker(cmd: list[str], s: Settings, b: Bench, **env: str):
     port = free_port()
-    w = WorkerProc(
-        [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"],
-        settings_env(s, PARASOL_WEB_PORT=str(port)),
-        log_dir / f"{s.group}.log",
-        port,
-    )
+    w = WorkerProc(cmd, settings_env(s, PARASOL_WEB_PORT=str(port), **env),
+                   b.log_dir / f"{s.group}.log", port)
     try:
-        deadline = time.monotonic() + timeout
-        first, t_first = poll_until(
-            lambda: w.get("/parasol/stats"),
-            lambda st: bool(st and sum(st["received"].values())), deadline, 0.05, "first event",
-        )
-        # Not ES _count: polling it during the run halves the embedded store's ingest rate.
-        stats, t_last = poll_until(
-            lambda: w.get("/parasol/stats"), lambda st: indexed(st) >= n, deadline, 0.1,
-            f"{n} documents acknowledged by Elasticsearch",
-        )
-        count = es_count(s)  # one refresh + _count afterwards: every document is searchable
-        if count != n:
-            raise RuntimeError(f"ES _count is {count} after the worker indexed {indexed(stats)} of {n}")
-        at_first = sum(first["received"].values())
-        return result(n, at_first, t_first, t_last, w, {"es_count": count, "worker_stats": stats})
+        yield w
     except Timeout as exc:
-        raise Timeout(f"{exc}\n{w.log_tail()}") from None
+        raise Timeout(f"{exc}\n--- worker log tail ---\n{w.log_tail()}") from None
     finally:
         w.stop()
-
-
-def run_faust(s: Settings, n: int, log_dir: Path, timeout: float, mode: str) -> dict:
-    port = free_port()
-    w = WorkerProc(
-        [sys.executable, "-c", TRIVIAL_FAUST],
-        settings_env(s, PARASOL_WEB_PORT=str(port), BENCH_EXPECTED=str(n), BENCH_MODE=mode),
-        log_dir / f"{s.group}.log",
-        port,
-    )
-    try:
-        progress, _ = poll_until(
-            lambda: w.get("/bench/progress"),
-            lambda p: bool(p and p["last"]), time.monotonic() + timeout, 0.2, f"{n} events",
-        )
-        p = progress
-        return result(n, p["first_count"], p["first"], p["last"], w, {"count": p["count"]})
-    except Timeout as exc:
-        raise Timeout(f"{exc}\n{w.log_tail()}") from None
-    finally:
-        w.stop()
-
-
-def run_plain(s: Settings, n: int, timeout: float) -> dict:
-    c = Consumer(
-        {**s.confluent_config(), "group.id": s.group, "auto.offset.reset": "earliest"}
-    )
-    spawned = time.time()
-    c.subscribe([s.topic(name) for name in KIND_TOPIC.values()])
-    count, at_first, t_first, deadline = 0, 0, None, time.monotonic() + timeout
-    try:
-        while count < n:
-            if time.monotonic() > deadline:
-                raise Timeout(f"plain loop read {count} of {n}")
-            msgs = c.consume(num_messages=1000, timeout=0.5)
-            if msgs and t_first is None:
-                t_first, at_first = time.time(), len(msgs)
-            for m in msgs:
-                if m.error():
-                    continue
-                orjson.loads(m.value())
-                count += 1
-        t_last = time.time()
-    finally:
-        c.close()
-    return timing(n, at_first, t_first, t_last, spawned) | {
-        "peak_rss_mb": None,  # in-process: the benchmark's own memory is not the loop's
-        "count": count,
-    }
 
 
 def timing(n: int, at_first: int, t_first: float, t_last: float, spawned: float) -> dict:
@@ -424,41 +396,131 @@ def timing(n: int, at_first: int, t_first: float, t_last: float, spawned: float)
     }
 
 
-def result(n: int, at_first: int, t_first: float, t_last: float, w: WorkerProc, extra: dict) -> dict:
-    return timing(n, at_first, t_first, t_last, w.spawned) | {"peak_rss_mb": w.peak_rss_mb(), **extra}
+# --- contenders -----------------------------------------------------------------------------------
 
 
-def run_one(base: Settings, contender: str, run: int, events: list[Event], log_dir: Path,
-            timeout: float) -> dict:
-    """Fresh scope, produce everything, then start and time the consumer; clean up."""
-    s = scoped(base, contender, run)
+def es_count(s: Settings) -> int:
+    es, pattern = s.es_hosts[0].rstrip("/"), s.index_pattern("audit")
+    http_json(f"{es}/{pattern}/_refresh", {}, timeout=120)
+    return http_json(f"{es}/{pattern}/_count", timeout=120)["count"]
+
+
+def indexed(stats: dict | None) -> int:
+    """Documents the worker has had acknowledged by Elasticsearch (its own counter)."""
+    return sum(stats["indexed"].values()) if stats else 0
+
+
+def run_pipeline(s: Settings, b: Bench) -> dict:
+    n, deadline = len(b.events), time.monotonic() + b.timeout
+    cmd = [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"]
+    with worker(cmd, s, b) as w:
+        pids = {"worker": w.pid, "noida": b.noida_pid}
+        first = poll_until(lambda: w.get("/parasol/stats"),
+                           lambda st: bool(st and sum(st["received"].values())),
+                           deadline, 0.05, "the first event")
+        t_first, cpu0 = time.time(), cpu_snapshot(pids)
+        # Not ES _count: polling it during the run halves the embedded store's ingest rate.
+        stats = poll_until(lambda: w.get("/parasol/stats"), lambda st: indexed(st) >= n,
+                           deadline, 0.1, f"{n} documents acknowledged by Elasticsearch")
+        t_last, cpu1 = time.time(), cpu_snapshot(pids)
+        r = timing(n, sum(first["received"].values()), t_first, t_last, w.spawned)
+        r["cpu"] = cpu_used(cpu0, cpu1, r["events_timed"], t_last - t_first)
+        r["peak_rss_mb"] = w.peak_rss_mb()
+    r["worker_stats"] = stats
+    r["es_count"] = es_count(s)  # after the clock: one refresh, every document searchable?
+    if r["es_count"] != n:
+        r["error"] = f"ES _count is {r['es_count']}, expected {n}"
+    return r
+
+
+def run_faust(s: Settings, b: Bench, mode: str) -> dict:
+    n, deadline = len(b.events), time.monotonic() + b.timeout
+    cmd = [sys.executable, "-c", TRIVIAL_FAUST]
+    with worker(cmd, s, b, BENCH_EXPECTED=str(n), BENCH_MODE=mode) as w:
+        pids = {"worker": w.pid, "noida": b.noida_pid}
+        poll_until(lambda: w.get("/bench/progress"), lambda p: bool(p and p["first"]),
+                   deadline, 0.05, "the first event")
+        cpu0 = cpu_snapshot(pids)
+        p = poll_until(lambda: w.get("/bench/progress"), lambda p: bool(p and p["last"]),
+                       deadline, 0.1, f"{n} events")
+        cpu1 = cpu_snapshot(pids)
+        r = timing(n, p["first_count"], p["first"], p["last"], w.spawned)
+        r["cpu"] = cpu_used(cpu0, cpu1, r["events_timed"], r["seconds"])
+        r["peak_rss_mb"] = w.peak_rss_mb()
+    r["count"] = p["count"]
+    return r
+
+
+def run_plain(s: Settings, b: Bench) -> dict:
+    n, deadline = len(b.events), time.monotonic() + b.timeout
+    pids = {"consumer": os.getpid(), "noida": b.noida_pid}
+    c = Consumer({**s.confluent_config(), "group.id": s.group, "auto.offset.reset": "earliest"})
+    spawned = time.time()
+    c.subscribe([s.topic(name) for name in KIND_TOPIC.values()])
+    count, at_first, t_first = 0, 0, None
     try:
-        produce_s = produce(s, events)
-        n = len(events)
-        if contender == "pipeline":
-            r = run_pipeline(s, n, log_dir, timeout)
-        elif contender == "faust":
-            r = run_faust(s, n, log_dir, timeout, mode="iter")
-        elif contender == "faust_take":
-            r = run_faust(s, n, log_dir, timeout, mode="take")
-        else:
-            r = run_plain(s, n, timeout)
-        return {"produce_s": round(produce_s, 3), **r}
-    except Timeout as exc:
-        return {"error": str(exc)}
+        while count < n:
+            if time.monotonic() > deadline:
+                raise Timeout(f"plain loop read {count} of {n}")
+            msgs = c.consume(num_messages=1000, timeout=0.5)
+            if msgs and t_first is None:
+                t_first, at_first, cpu0 = time.time(), len(msgs), cpu_snapshot(pids)
+            for m in msgs:
+                if m.error():
+                    continue
+                orjson.loads(m.value())
+                count += 1
+        t_last, cpu1 = time.time(), cpu_snapshot(pids)
     finally:
-        cleanup(s)
+        c.close()
+    r = timing(n, at_first, t_first, t_last, spawned)
+    r["cpu"] = cpu_used(cpu0, cpu1, r["events_timed"], r["seconds"])
+    r["peak_rss_mb"] = None  # in-process: the benchmark's own memory is not the loop's
+    r["count"] = count
+    return r
 
 
-# --- reporting -------------------------------------------------------------------------------------
+RUNNERS = {
+    "pipeline": run_pipeline,
+    "faust": lambda s, b: run_faust(s, b, mode="iter"),
+    "faust_take": lambda s, b: run_faust(s, b, mode="take"),
+    "plain": run_plain,
+}
+
+
+def run_one(b: Bench, contender: str, run: int) -> dict:
+    """Fresh scope, produce everything, then start and time the consumer; clean up."""
+    s = scoped(b.base, contender, run)
+    r: dict = {}
+    try:
+        r["produce_s"] = round(produce(s, b.events), 3)
+        r.update(RUNNERS[contender](s, b))
+    except (Timeout, RuntimeError, OSError) as exc:  # this contender failed; the others still run
+        r["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        if problems := cleanup(s):
+            r["cleanup_problems"] = problems
+    return r
+
+
+# --- reporting ------------------------------------------------------------------------------------
 
 
 def summarize(per_run: list[dict[str, dict]], contenders: list[str]) -> dict:
     medians = {}
     for c in contenders:
-        rates = [r[c]["events_per_s"] for r in per_run if "events_per_s" in r.get(c, {})]
-        rss = [r[c]["peak_rss_mb"] for r in per_run if r.get(c, {}).get("peak_rss_mb")]
-        medians[c] = {"events_per_s": median(rates), "peak_rss_mb": max(rss) if rss else None}
+        ok = [r[c] for r in per_run if "events_per_s" in r[c] and "error" not in r[c]]
+        rss = [x["peak_rss_mb"] for x in ok if x.get("peak_rss_mb")]
+        medians[c] = {
+            "events_per_s": median([x["events_per_s"] for x in ok]),
+            "peak_rss_mb": max(rss) if rss else None,
+            "cpu_us_per_event": {
+                proc: median([x["cpu"][proc]["us_per_event"] for x in ok if proc in x["cpu"]])
+                for proc in ("worker", "consumer", "noida")
+                if any(proc in x["cpu"] for x in ok)
+            },
+            "runs_ok": len(ok),
+        }
     ratios = {}
     pipe = medians.get("pipeline", {}).get("events_per_s")
     for c in ("faust", "faust_take", "plain"):
@@ -468,18 +530,16 @@ def summarize(per_run: list[dict[str, dict]], contenders: list[str]) -> dict:
     return {"median": medians, "ratios": ratios}
 
 
-def stage_table(stats: dict, wall_s: float, n: int) -> list[str]:
-    """The pipeline's per-stage CPU time as µs/event and share of the timed wall clock."""
+def stage_lines(stats: dict) -> list[str]:
+    """The pipeline's per-stage time from its /parasol/stats, in µs per event."""
     lines = []
-    accounted = 0.0
     for stage, st in stats.get("stages", {}).items():
-        sec = st.get("seconds") or 0.0
-        accounted += sec
-        us = 1e6 * sec / st["events"] if st.get("events") else 0
-        lines.append(f"      {stage:<10} {us:8.1f} µs/event  {100 * sec / wall_s:5.1f}% of wall")
-    rest = wall_s - accounted
-    lines.append(f"      {'other':<10} {1e6 * rest / n:8.1f} µs/event  {100 * rest / wall_s:5.1f}% of wall"
-                 "  (Faust, Kafka fetch, event loop, waiting)")
+        us = 1e6 * (st.get("seconds") or 0.0) / st["events"] if st.get("events") else 0.0
+        note = "  (wall time awaiting _bulk, summed over both agents)" if stage == "index" else ""
+        lines.append(f"      {stage:<10} {us:8.1f} µs/event{note}")
+    dead = sum(stats.get("dead_letters", {}).values())
+    lines.append(f"      bulk requests {stats.get('es_bulk_requests')}, "
+                 f"retries {stats.get('es_retries')}, dead letters {dead}")
     return lines
 
 
@@ -487,25 +547,37 @@ def fmt_rate(v) -> str:
     return f"{v:>9,.0f}" if isinstance(v, (int, float)) else f"{'—':>9}"
 
 
+def fmt_cpu(cpu: dict) -> str:
+    return ", ".join(
+        f"{p} {c['us_per_event']:.0f} µs/ev ({c['cores']:.2f} cores)" for p, c in cpu.items()
+    )
+
+
 def print_run(run: int, results: dict[str, dict]) -> None:
     print(f"\nrun {run}")
     for c, r in results.items():
-        if "error" in r:
-            print(f"  {c:<11} ERROR {r['error']}")
+        if "events_per_s" not in r:
+            print(f"  {c:<11} ERROR {r.get('error')}")
             continue
         rss = f"{r['peak_rss_mb']:.0f} MB" if r.get("peak_rss_mb") else "n/a"
         print(f"  {c:<11} {fmt_rate(r['events_per_s'])} ev/s  {r['seconds']:7.2f} s timed"
               f"  (startup {r['startup_s']:.2f} s, produce {r['produce_s']:.2f} s, peak RSS {rss})")
-        if c == "pipeline" and r.get("worker_stats"):
-            print("    worker /parasol/stats stages (CPU time inside the worker):")
-            print("\n".join(stage_table(r["worker_stats"], r["seconds"], r["es_count"])))
+        print(f"              CPU while timed: {fmt_cpu(r.get('cpu', {}))}")
+        if r.get("error"):
+            print(f"              ERROR {r['error']}")
+        if r.get("worker_stats"):
+            print("    worker /parasol/stats (CPU per stage; index = waiting for Elasticsearch):")
+            print("\n".join(stage_lines(r["worker_stats"])))
+        for problem in r.get("cleanup_problems", []):
+            print(f"              cleanup: {problem}")
 
 
 def print_summary(summary: dict, runs: int) -> None:
     print(f"\nmedian of {runs} run(s)")
     for c, m in summary["median"].items():
-        rss = f"peak RSS {m['peak_rss_mb']:.0f} MB" if m["peak_rss_mb"] else "peak RSS n/a (in-process)"
-        print(f"  {c:<11} {fmt_rate(m['events_per_s'])} ev/s   {rss}")
+        rss = f"peak RSS {m['peak_rss_mb']:.0f} MB" if m["peak_rss_mb"] else "peak RSS n/a"
+        cpu = ", ".join(f"{p} {v:.0f}" for p, v in m["cpu_us_per_event"].items() if v is not None)
+        print(f"  {c:<11} {fmt_rate(m['events_per_s'])} ev/s   {rss:<26} CPU µs/event: {cpu}")
     for name, ratio in summary["ratios"].items():
         print(f"  {name:<22} {ratio:.2f}")
 
@@ -517,7 +589,7 @@ def write_json(doc: dict) -> Path:
     return path
 
 
-# --- main ------------------------------------------------------------------------------------------
+# --- main -----------------------------------------------------------------------------------------
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -530,13 +602,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--contenders", default=",".join(CONTENDERS),
                    help=f"comma-separated subset of {','.join(CONTENDERS)}")
     p.add_argument("--timeout", type=float, default=None,
-                   help="seconds per contender and run (default: 120 + events/500)")
+                   help="seconds per contender and run (default: 120 + events/200)")
     args = p.parse_args(argv)
     args.contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
     unknown = set(args.contenders) - set(CONTENDERS)
-    if unknown:
-        p.error(f"unknown contenders: {sorted(unknown)}")
-    args.timeout = args.timeout or 120 + args.events / 500
+    if unknown or not args.contenders:
+        p.error(f"--contenders: choose from {','.join(CONTENDERS)}")
+    args.timeout = args.timeout or 120 + args.events / 200
     return args
 
 
@@ -549,23 +621,17 @@ def environment(args: argparse.Namespace, base: Settings) -> dict:
         "batch_within_s": base.batch_within_s, "contenders": args.contenders,
         "python": platform.python_version(), "faust": faust.__version__,
         "cpus": os.cpu_count(), "machine": platform.machine(),
-        "method": "N produced before the consumer starts; events/s = (N - k) / (t_last - t_first), k = events "
-                  "already handed to user code at t_first",
+        "method": "N produced before the consumer starts; events/s = (N - k) / (t_last - t_first), "
+                  "k = events already handed to user code at t_first",
     }  # fmt: skip
 
 
-def benchmark(args: argparse.Namespace, base: Settings, log_dir: Path) -> dict:
-    t0 = time.perf_counter()
-    events = generate(args.events, args.seed)
-    kinds = {k: sum(e.kind == k for e in events) for k in KIND_TOPIC}
-    avg = sum(len(e.value) for e in events) / len(events)
-    print(f"generated {len(events):,} events in {time.perf_counter() - t0:.1f} s "
-          f"({kinds}, {avg:.0f} B average)")
+def benchmark(args: argparse.Namespace, b: Bench) -> dict:
     per_run = []
     for run in range(1, args.runs + 1):
         k = (run - 1) % len(args.contenders)
         order = args.contenders[k:] + args.contenders[:k]  # rotate to spread order effects
-        results = {c: run_one(base, c, run, events, log_dir, args.timeout) for c in order}
+        results = {c: run_one(b, c, run) for c in order}
         results = {c: results[c] for c in args.contenders}
         print_run(run, results)
         per_run.append(results)
@@ -584,13 +650,19 @@ def main(argv: list[str] | None = None) -> int:
     base = stack_settings(data_dir, args.partitions, args.batch_size)
     stack = LocalStack(base)
     try:
+        t0 = time.perf_counter()
+        events = generate(args.events, args.seed)
+        kinds = {k: sum(e.kind == k for e in events) for k in KIND_TOPIC}
+        avg = sum(len(e.value) for e in events) / len(events)
+        print(f"generated {len(events):,} events in {time.perf_counter() - t0:.1f} s "
+              f"({kinds}, {avg:.0f} B average)")
         stack.up()
         print(f"embedded stack up: kafka {base.kafka}  es {base.es}  data {data_dir}")
-        doc = {"environment": environment(args, base)}
-        doc.update(benchmark(args, base, data_dir))
-        noida_pid = stack.details()["pid"]
-        doc["noida_rss_mb_at_end"] = round((proc_status_kb(noida_pid, "VmRSS") or 0) / 1024, 1)
+        b = Bench(base, events, data_dir, args.timeout, stack.details()["pid"])
+        doc = {"environment": environment(args, base)} | benchmark(args, b)
+        doc["noida_rss_mb_at_end"] = round((proc_status_kb(b.noida_pid, "VmRSS") or 0) / 1024, 1)
         print_summary(doc, args.runs)
+        print(f"  noida-db RSS at the end: {doc['noida_rss_mb_at_end']:.0f} MB")
         print(f"\nresults: {write_json(doc)}")
         return 0
     except KeyboardInterrupt:

@@ -123,6 +123,18 @@ class Settings(BaseSettings):
         u = urlsplit(self.es_hosts[0])
         return u.hostname or "127.0.0.1", u.port or (443 if u.scheme == "https" else 9200)
 
+    def to_env(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """An environment (``base`` without its ``PARASOL_*`` keys) that recreates these settings
+        in a child process, e.g. a ``parasol worker``. Secrets are revealed only into it."""
+        env = {k: v for k, v in (base or {}).items() if not k.startswith("PARASOL_")}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"PARASOL_{name.upper()}"] = str(value)
+        return env
+
     def confluent_config(self) -> dict[str, object]:
         """librdkafka client configuration (security included, secrets revealed only here)."""
         conf: dict[str, object] = {

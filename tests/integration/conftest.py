@@ -80,14 +80,7 @@ def scoped(base: Settings, name: str, **overrides) -> Settings:
 
 def settings_env(s: Settings) -> dict[str, str]:
     """The environment a worker process needs to run with these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARASOL_")}
-    for name, value in s.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"PARASOL_{name.upper()}"] = str(value)
-    return env
+    return s.to_env(dict(os.environ))
 
 
 class WorkerProcess:

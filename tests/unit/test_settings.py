@@ -45,3 +45,12 @@ def test_secrets_never_in_repr_or_logs(monkeypatch, caplog):
     # ...but the clients get them.
     assert s.confluent_config()["sasl.password"] == "kafka-s3cret"
     assert s.es_client_kwargs()["api_key"] == "api-s3cret"
+
+
+def test_to_env_round_trips(monkeypatch):
+    s = Settings(kafka="k:1", es_password="pw", partitions=7, topic_prefix="x.")
+    env = s.to_env({"PATH": "/bin", "PARASOL_GROUP": "stale"})
+    assert env["PATH"] == "/bin" and env["PARASOL_ES_PASSWORD"] == "pw"
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert Settings() == s
