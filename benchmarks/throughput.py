@@ -29,7 +29,9 @@ Method (the same for every contender, so the figures compare):
   JSON-encoded with ``schemas.codec.encode_json``.
 * Every (run, contender) gets fresh topics, indices and consumer group (a unique prefix), and
   all N events are produced and flushed **before** its consumer starts: the figure is
-  consume-side throughput, never producer-bound. Topics and indices are deleted afterwards.
+  consume-side throughput, never producer-bound. Then the benchmark waits until noida-db is
+  idle (it rewrites its whole Kafka state to disk after writes, ~4x the message bytes) so that
+  rewrite does not land in the next timed window. Topics and indices are deleted afterwards.
 * Startup (interpreter, Faust boot, group join, partition assignment) is excluded by timing from
   the **first events handed to user code** (t_first) to the last one done (t_last), counting only
   the events handled after the first observation: ``events/s = (N - k) / (t_last - t_first)``,
@@ -191,6 +193,23 @@ def cpu_used(before: dict, after: dict, events: int, wall: float) -> dict:
             out[name] = {"us_per_event": round(1e6 * (t1 - t0) / events, 1),
                          "cores": round((t1 - t0) / wall, 2)}
     return out
+
+
+def wait_idle(pid: int | None, cores: float = 0.05, window: float = 0.5, timeout: float = 60):
+    """Wait until ``pid`` uses less than ``cores`` CPU over ``window`` s; return the seconds waited.
+
+    noida-db rewrites its whole Kafka state to disk (JSON) after writes: without this, that
+    rewrite would land in the timed window of whichever consumer starts right after producing.
+    """
+    t0 = time.monotonic()
+    last = cpu_seconds(pid)
+    while last is not None and time.monotonic() - t0 < timeout:
+        time.sleep(window)
+        now = cpu_seconds(pid)
+        if now is None or now - last < cores * window:
+            break
+        last = now
+    return time.monotonic() - t0
 
 
 def median(values: list[float]) -> float | None:
@@ -494,6 +513,7 @@ def run_one(b: Bench, contender: str, run: int) -> dict:
     r: dict = {}
     try:
         r["produce_s"] = round(produce(s, b.events), 3)
+        r["settle_s"] = round(wait_idle(b.noida_pid), 2)
         r.update(RUNNERS[contender](s, b))
     except (Timeout, RuntimeError, OSError) as exc:  # this contender failed; the others still run
         r["error"] = f"{type(exc).__name__}: {exc}"
@@ -561,7 +581,8 @@ def print_run(run: int, results: dict[str, dict]) -> None:
             continue
         rss = f"{r['peak_rss_mb']:.0f} MB" if r.get("peak_rss_mb") else "n/a"
         print(f"  {c:<11} {fmt_rate(r['events_per_s'])} ev/s  {r['seconds']:7.2f} s timed"
-              f"  (startup {r['startup_s']:.2f} s, produce {r['produce_s']:.2f} s, peak RSS {rss})")
+              f"  (startup {r['startup_s']:.2f} s, produce {r['produce_s']:.2f} s"
+              f" + settle {r['settle_s']:.1f} s, peak RSS {rss})")
         print(f"              CPU while timed: {fmt_cpu(r.get('cpu', {}))}")
         if r.get("error"):
             print(f"              ERROR {r['error']}")

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 #: Item statuses worth retrying: overload and server-side trouble, not a bad document.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_FILTER_PATH = "errors,items.*.status,items.*.error"
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,10 @@ class BulkIndexer:
                 for index, doc_id, body, _ in docs
             )
             try:
-                resp = await self.client.bulk(operations=payload, refresh=False)
+                # Only what we read back: a full bulk response costs both sides ~100 B per item.
+                resp = await self.client.bulk(
+                    operations=payload, refresh=False, filter_path=_FILTER_PATH
+                )
             except (TransportConnectionError, ConnectionTimeout, asyncio.TimeoutError) as exc:
                 attempt = await self._backoff(attempt, f"unreachable: {exc.__class__.__name__}", result)
                 continue
@@ -112,6 +116,9 @@ class BulkIndexer:
                 attempt = await self._backoff(attempt, f"HTTP {exc.meta.status}", result)
                 continue
             result.bytes += len(payload)
+            if not resp.get("errors"):
+                result.indexed += len(docs)
+                return
             retry = []
             for item, doc in zip(resp["items"], docs):
                 op = item.get("index") or next(iter(item.values()))
