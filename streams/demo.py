@@ -249,12 +249,14 @@ def run_demo(events: int = 20000, keep: bool = False, seed: int | None = None) -
               + (", ".join(f"{k}: {v:,}" for k, v in masked.items()) or "none"))
     if labels:
         print("attacks in traffic  " + ", ".join(f"{k}: {v}" for k, v in sorted(labels.items()))
-              + "  (indexed for investigation; rules and baselines score them as they land)")
+              + "  (labels from the simulator; the rule and baseline stages will raise alerts on them)")
     stages = stats.get("stages", {})
     if stages:
         print("worker stages    " + ", ".join(
-            f"{name} {v['events_per_s']:,}/s" for name, v in stages.items() if v.get("events_per_s")))
-        print(f"es bulk          {stats.get('es_bulk_requests', 0)} requests, {stats.get('es_retries', 0)} retries")
+            f"{name} {v['events_per_s']:,}/s" for name, v in stages.items()
+            if v.get("events_per_s") and name != "index"))
+        print(f"es bulk          {stats.get('es_bulk_requests', 0)} requests, {stats.get('es_retries', 0)} retries, "
+              f"{stages.get('index', {}).get('seconds', 0):.1f}s awaiting acknowledgements (overlapped)")
     es = s.es_hosts[0].rstrip("/")
     print("\nwhere to look")
     print(f"  curl -s '{es}/{s.index_pattern('audit')}/_search?q=event.outcome:failure&size=3&pretty'")
