@@ -284,13 +284,7 @@ def cleanup(s: Settings) -> list[str]:
 
 def settings_env(s: Settings, **extra: str) -> dict[str, str]:
     """The environment a worker process needs to run with these settings (as the tests do)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARASOL_")}
-    for name, value in s.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"PARASOL_{name.upper()}"] = str(value)
+    env = s.to_env(dict(os.environ))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update(extra)
     return env
