@@ -1,6 +1,6 @@
 """Consume-side throughput of one parasol worker against two baselines, on the embedded stack.
 
-    python benchmarks/throughput.py [--events 200000] [--runs 3]
+    python benchmarks/throughput.py [--events 200000] [--runs 3] [--empty-fetch-backoff MS]
 
 Contenders (each reads the same N pre-produced contract events, JSON, keyed by ``user.name``):
 
@@ -49,6 +49,13 @@ Method (the same for every contender, so the figures compare):
   pipeline, its ``/parasol/stats`` (per-stage CPU time) at the end.
 
 Results are printed and written to ``benchmarks/results/throughput-<timestamp>.json``.
+
+Know the stack: noida-db answers a fetch on a caught-up partition at once (empty) instead of
+holding it for ``fetch_max_wait_ms`` like Kafka, so aiokafka -- hence every Faust worker --
+re-fetches in a tight loop whenever one of its partitions has no backlog (an idle worker burns
+~0.9 core). That loop slows both Faust contenders, the pipeline most (its small api topic drains
+early). ``--empty-fetch-backoff 20`` patches aiokafka inside the Faust workers to sleep 20 ms
+after an empty fetch response, to show what the figures are without that artefact.
 """
 
 from __future__ import annotations
@@ -86,6 +93,25 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 CONTENDERS = ("pipeline", "faust", "faust_take", "plain")
 KIND_TOPIC = {"db": "db_audit", "api": "api_access"}
+
+#: Opt-in experiment (``--empty-fetch-backoff MS``), prepended to both Faust workers' code.
+#: noida-db answers a fetch on a caught-up partition at once, empty, instead of holding it for
+#: ``fetch_max_wait_ms`` as Kafka does, so aiokafka's fetcher spins (~4,700 fetches/s, most of
+#: a core). This sleeps after every fetch response that brought no new records.
+EMPTY_FETCH_BACKOFF = r"""
+import asyncio
+from aiokafka.consumer import fetcher as _fetcher
+_orig_proc_fetch_request = _fetcher.Fetcher._proc_fetch_request
+async def _proc_fetch_request(self, assignment, node_id, request):
+    has_new_data = await _orig_proc_fetch_request(self, assignment, node_id, request)
+    if not has_new_data:
+        await asyncio.sleep(%(seconds)r)
+    return has_new_data
+_fetcher.Fetcher._proc_fetch_request = _proc_fetch_request
+"""
+
+#: ``python -m streams.cli worker ...`` as code for ``python -c`` (so a prelude can go first).
+PIPELINE_WORKER = "import runpy; runpy.run_module('streams.cli', run_name='__main__')"
 
 #: The trivial Faust worker, run as ``python -c TRIVIAL_FAUST`` with the settings in the
 #: environment. It uses the pipeline's own app object (streams.app), only the agents differ.
@@ -338,6 +364,7 @@ class Bench:
     log_dir: Path
     timeout: float
     noida_pid: int | None
+    prelude: str = ""  # Python run first in every Faust worker (the opt-in experiment)
 
 
 # --- worker subprocesses --------------------------------------------------------------------------
@@ -425,7 +452,7 @@ def indexed(stats: dict | None) -> int:
 
 def run_pipeline(s: Settings, b: Bench) -> dict:
     n, deadline = len(b.events), time.monotonic() + b.timeout
-    cmd = [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"]
+    cmd = [sys.executable, "-c", b.prelude + PIPELINE_WORKER, "worker", "--loglevel", "info"]
     with worker(cmd, s, b) as w:
         pids = {"worker": w.pid, "noida": b.noida_pid}
         first = poll_until(lambda: w.get("/parasol/stats"),
@@ -448,7 +475,7 @@ def run_pipeline(s: Settings, b: Bench) -> dict:
 
 def run_faust(s: Settings, b: Bench, mode: str) -> dict:
     n, deadline = len(b.events), time.monotonic() + b.timeout
-    cmd = [sys.executable, "-c", TRIVIAL_FAUST]
+    cmd = [sys.executable, "-c", b.prelude + TRIVIAL_FAUST]
     with worker(cmd, s, b, BENCH_EXPECTED=str(n), BENCH_MODE=mode) as w:
         pids = {"worker": w.pid, "noida": b.noida_pid}
         poll_until(lambda: w.get("/bench/progress"), lambda p: bool(p and p["first"]),
@@ -549,7 +576,7 @@ def stage_lines(stats: dict) -> list[str]:
     lines = []
     for stage, st in stats.get("stages", {}).items():
         us = 1e6 * (st.get("seconds") or 0.0) / st["events"] if st.get("events") else 0.0
-        note = "  (wall time awaiting _bulk, summed over both agents)" if stage == "index" else ""
+        note = "  (wall time per _bulk, summed over concurrent writes)" if stage == "index" else ""
         lines.append(f"      {stage:<10} {us:8.1f} µs/event{note}")
     dead = sum(stats.get("dead_letters", {}).values())
     lines.append(f"      bulk requests {stats.get('es_bulk_requests')}, "
@@ -618,6 +645,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help=f"comma-separated subset of {','.join(CONTENDERS)}")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds per contender and run (default: 120 + events/200)")
+    p.add_argument("--empty-fetch-backoff", type=float, default=0, metavar="MS",
+                   help="experiment: patch aiokafka in the Faust workers to sleep MS after an "
+                        "empty fetch response (noida-db does not hold fetches; default: off)")
     args = p.parse_args(argv)
     args.contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
     unknown = set(args.contenders) - set(CONTENDERS)
@@ -634,6 +664,7 @@ def environment(args: argparse.Namespace, base: Settings) -> dict:
         "events": args.events, "runs": args.runs, "seed": args.seed,
         "partitions": base.partitions, "batch_size": base.batch_size,
         "batch_within_s": base.batch_within_s, "contenders": args.contenders,
+        "empty_fetch_backoff_ms": args.empty_fetch_backoff,
         "python": platform.python_version(), "faust": faust.__version__,
         "cpus": os.cpu_count(), "machine": platform.machine(),
         "method": "N produced before the consumer starts; events/s = (N - k) / (t_last - t_first), "
@@ -673,7 +704,12 @@ def main(argv: list[str] | None = None) -> int:
               f"({kinds}, {avg:.0f} B average)")
         stack.up()
         print(f"embedded stack up: kafka {base.kafka}  es {base.es}  data {data_dir}")
-        b = Bench(base, events, data_dir, args.timeout, stack.details()["pid"])
+        prelude = ""
+        if args.empty_fetch_backoff:
+            prelude = EMPTY_FETCH_BACKOFF % {"seconds": args.empty_fetch_backoff / 1000}
+            print(f"EXPERIMENT: Faust workers sleep {args.empty_fetch_backoff:g} ms after an "
+                  "empty fetch response (--empty-fetch-backoff)")
+        b = Bench(base, events, data_dir, args.timeout, stack.details()["pid"], prelude)
         doc = {"environment": environment(args, base)} | benchmark(args, b)
         doc["noida_rss_mb_at_end"] = round((proc_status_kb(b.noida_pid, "VmRSS") or 0) / 1024, 1)
         print_summary(doc, args.runs)
