@@ -54,8 +54,8 @@ Know the stack: noida-db answers a fetch on a caught-up partition at once (empty
 holding it for ``fetch_max_wait_ms`` like Kafka, so aiokafka -- hence every Faust worker --
 re-fetches in a tight loop whenever one of its partitions has no backlog (an idle worker burns
 ~0.9 core). That loop slows both Faust contenders, the pipeline most (its small api topic drains
-early). ``--empty-fetch-backoff 20`` patches aiokafka inside the Faust workers to sleep 20 ms
-after an empty fetch response, to show what the figures are without that artefact.
+early). Workers therefore pause ``PARASOL_KAFKA_EMPTY_FETCH_BACKOFF_MS`` (default 10) after an
+empty fetch (streams/fetch_backoff.py); ``--empty-fetch-backoff 0`` measures without it.
 """
 
 from __future__ import annotations
@@ -93,25 +93,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 CONTENDERS = ("pipeline", "faust", "faust_take", "plain")
 KIND_TOPIC = {"db": "db_audit", "api": "api_access"}
-
-#: Opt-in experiment (``--empty-fetch-backoff MS``), prepended to both Faust workers' code.
-#: noida-db answers a fetch on a caught-up partition at once, empty, instead of holding it for
-#: ``fetch_max_wait_ms`` as Kafka does, so aiokafka's fetcher spins (~4,700 fetches/s, most of
-#: a core). This sleeps after every fetch response that brought no new records.
-EMPTY_FETCH_BACKOFF = r"""
-import asyncio
-from aiokafka.consumer import fetcher as _fetcher
-_orig_proc_fetch_request = _fetcher.Fetcher._proc_fetch_request
-async def _proc_fetch_request(self, assignment, node_id, request):
-    has_new_data = await _orig_proc_fetch_request(self, assignment, node_id, request)
-    if not has_new_data:
-        await asyncio.sleep(%(seconds)r)
-    return has_new_data
-_fetcher.Fetcher._proc_fetch_request = _proc_fetch_request
-"""
-
-#: ``python -m streams.cli worker ...`` as code for ``python -c`` (so a prelude can go first).
-PIPELINE_WORKER = "import runpy; runpy.run_module('streams.cli', run_name='__main__')"
 
 #: The trivial Faust worker, run as ``python -c TRIVIAL_FAUST`` with the settings in the
 #: environment. It uses the pipeline's own app object (streams.app), only the agents differ.
@@ -261,9 +242,13 @@ def poll_until(fetch: Callable[[], object], done: Callable[[object], bool], dead
 # --- the embedded stack and per-run scoping -------------------------------------------------------
 
 
-def stack_settings(data_dir: Path, partitions: int, batch_size: int) -> Settings:
+def stack_settings(data_dir: Path, partitions: int, batch_size: int,
+                   empty_fetch_backoff_ms: float | None = None) -> Settings:
+    extra = {} if empty_fetch_backoff_ms is None else {
+        "kafka_empty_fetch_backoff_ms": empty_fetch_backoff_ms}
     return Settings(
         _env_file=None,
+        **extra,
         kafka=f"127.0.0.1:{free_port()}",
         es=f"http://127.0.0.1:{free_port()}",
         data_dir=data_dir,
@@ -364,7 +349,6 @@ class Bench:
     log_dir: Path
     timeout: float
     noida_pid: int | None
-    prelude: str = ""  # Python run first in every Faust worker (the opt-in experiment)
 
 
 # --- worker subprocesses --------------------------------------------------------------------------
@@ -452,7 +436,7 @@ def indexed(stats: dict | None) -> int:
 
 def run_pipeline(s: Settings, b: Bench) -> dict:
     n, deadline = len(b.events), time.monotonic() + b.timeout
-    cmd = [sys.executable, "-c", b.prelude + PIPELINE_WORKER, "worker", "--loglevel", "info"]
+    cmd = [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"]
     with worker(cmd, s, b) as w:
         pids = {"worker": w.pid, "noida": b.noida_pid}
         first = poll_until(lambda: w.get("/parasol/stats"),
@@ -475,7 +459,7 @@ def run_pipeline(s: Settings, b: Bench) -> dict:
 
 def run_faust(s: Settings, b: Bench, mode: str) -> dict:
     n, deadline = len(b.events), time.monotonic() + b.timeout
-    cmd = [sys.executable, "-c", b.prelude + TRIVIAL_FAUST]
+    cmd = [sys.executable, "-c", TRIVIAL_FAUST]
     with worker(cmd, s, b, BENCH_EXPECTED=str(n), BENCH_MODE=mode) as w:
         pids = {"worker": w.pid, "noida": b.noida_pid}
         poll_until(lambda: w.get("/bench/progress"), lambda p: bool(p and p["first"]),
@@ -645,9 +629,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help=f"comma-separated subset of {','.join(CONTENDERS)}")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds per contender and run (default: 120 + events/200)")
-    p.add_argument("--empty-fetch-backoff", type=float, default=0, metavar="MS",
-                   help="experiment: patch aiokafka in the Faust workers to sleep MS after an "
-                        "empty fetch response (noida-db does not hold fetches; default: off)")
+    p.add_argument("--empty-fetch-backoff", type=float, default=None, metavar="MS",
+                   help="PARASOL_KAFKA_EMPTY_FETCH_BACKOFF_MS of the Faust workers (0: off; "
+                        "default: the setting's default)")
     args = p.parse_args(argv)
     args.contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
     unknown = set(args.contenders) - set(CONTENDERS)
@@ -664,7 +648,7 @@ def environment(args: argparse.Namespace, base: Settings) -> dict:
         "events": args.events, "runs": args.runs, "seed": args.seed,
         "partitions": base.partitions, "batch_size": base.batch_size,
         "batch_within_s": base.batch_within_s, "contenders": args.contenders,
-        "empty_fetch_backoff_ms": args.empty_fetch_backoff,
+        "empty_fetch_backoff_ms": base.kafka_empty_fetch_backoff_ms,
         "python": platform.python_version(), "faust": faust.__version__,
         "cpus": os.cpu_count(), "machine": platform.machine(),
         "method": "N produced before the consumer starts; events/s = (N - k) / (t_last - t_first), "
@@ -693,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM behaves like Ctrl-C so that the finally blocks stop the workers and the stack.
     signal.signal(signal.SIGTERM, _interrupt)
     data_dir = Path(tempfile.mkdtemp(prefix="parasol-bench-"))
-    base = stack_settings(data_dir, args.partitions, args.batch_size)
+    base = stack_settings(data_dir, args.partitions, args.batch_size, args.empty_fetch_backoff)
     stack = LocalStack(base)
     try:
         t0 = time.perf_counter()
@@ -704,12 +688,8 @@ def main(argv: list[str] | None = None) -> int:
               f"({kinds}, {avg:.0f} B average)")
         stack.up()
         print(f"embedded stack up: kafka {base.kafka}  es {base.es}  data {data_dir}")
-        prelude = ""
-        if args.empty_fetch_backoff:
-            prelude = EMPTY_FETCH_BACKOFF % {"seconds": args.empty_fetch_backoff / 1000}
-            print(f"EXPERIMENT: Faust workers sleep {args.empty_fetch_backoff:g} ms after an "
-                  "empty fetch response (--empty-fetch-backoff)")
-        b = Bench(base, events, data_dir, args.timeout, stack.details()["pid"], prelude)
+        print(f"Faust workers pause {base.kafka_empty_fetch_backoff_ms:g} ms after an empty fetch")
+        b = Bench(base, events, data_dir, args.timeout, stack.details()["pid"])
         doc = {"environment": environment(args, base)} | benchmark(args, b)
         doc["noida_rss_mb_at_end"] = round((proc_status_kb(b.noida_pid, "VmRSS") or 0) / 1024, 1)
         print_summary(doc, args.runs)

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     kafka_ssl_cafile: Path | None = None
     kafka_ssl_certfile: Path | None = None
     kafka_ssl_keyfile: Path | None = None
+    kafka_empty_fetch_backoff_ms: float = Field(
+        10.0, ge=0, description="pause after a fetch that returned nothing (0: off)"
+    )
     topic_prefix: str = "parasol."
     partitions: int = Field(4, ge=1, description="partitions of each contract topic")
     replication: int = Field(1, ge=1)

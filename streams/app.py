@@ -7,6 +7,7 @@ import ssl
 import faust
 
 from connectors.settings import Settings
+from streams.fetch_backoff import install_empty_fetch_backoff
 
 __all__ = ["build_app", "app", "settings"]
 
@@ -32,6 +33,7 @@ def _credentials(s: Settings) -> faust.auth.Credentials | None:
 def build_app(s: Settings) -> faust.App:
     """A Faust app whose consumer group is ``s.group``; values stay raw bytes (we decode)."""
     session = s.kafka_session_timeout_s
+    install_empty_fetch_backoff(s.kafka_empty_fetch_backoff_ms)
     return faust.App(
         s.group,
         broker=[f"kafka://{h.strip()}" for h in s.kafka.split(",") if h.strip()],

@@ -124,13 +124,16 @@ class WorkerProcess:
             os.killpg(self.proc.pid, sig)
             self.proc.wait(30)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 20) -> bool:
+        """SIGTERM, as an orchestrator stops a worker; False if it had to be killed instead."""
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(30)
+                self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
+                return False
+        return True
 
 
 @pytest.fixture
@@ -144,8 +147,8 @@ def workers(tmp_path):
         return w.start(timeout)
 
     yield start
-    for w in started:
-        w.stop()
+    stalled = [w.log_path.name for w in started if not w.stop()]
+    assert not stalled, f"workers did not stop on SIGTERM: {stalled}"
 
 
 def produce(s: Settings, kind: str, messages: list[tuple[str | None, bytes]]) -> None:
