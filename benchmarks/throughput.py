@@ -66,7 +66,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -84,7 +83,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from connectors.kafka_admin import contract_topics, ensure_topics
-from connectors.local import LocalStack
+from connectors.local import LocalStack, free_port
 from connectors.settings import Settings
 from connectors.sources.simulator import DEFAULT_START, Simulator
 from schemas.codec import encode_json
@@ -142,12 +141,6 @@ faust.Worker(app, loglevel="info").execute_from_commandline()
 
 
 # --- small helpers -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_json(url: str, body: dict | None = None, method: str | None = None, timeout: float = 10):

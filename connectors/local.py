@@ -24,7 +24,7 @@ from pathlib import Path
 from connectors.kafka_admin import contract_topics, ensure_topics, wait_for_kafka
 from connectors.settings import Settings
 
-__all__ = ["LocalStack", "LocalStackError", "is_local", "running_stack", "noida_binary"]
+__all__ = ["LocalStack", "LocalStackError", "is_local", "running_stack", "noida_binary", "free_port"]
 
 #: Python package that ships the noida-db binary (a module constant so tests can break it).
 NOIDA_PACKAGE = "noida_db"
@@ -50,6 +50,13 @@ def _is_loopback(host: str) -> bool:
 def is_local(settings: Settings) -> bool:
     """True when both the Kafka and the Elasticsearch endpoint are on loopback."""
     return _is_loopback(settings.kafka_host_port[0]) and _is_loopback(settings.es_host_port[0])
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for tests, benchmarks and the demo's worker)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

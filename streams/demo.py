@@ -20,7 +20,7 @@ import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from connectors.kafka_admin import contract_topics, ensure_topics, wait_for_kafka
-from connectors.local import LocalStack, is_local
+from connectors.local import LocalStack, free_port, is_local
 from connectors.settings import Settings
 from connectors.sources.simulator import Simulator
 from schemas.codec import encode_avro, encode_json
@@ -31,14 +31,6 @@ __all__ = ["run_demo"]
 AVRO_SHARE = 10  # every 10th valid event is sent Avro-encoded, the rest JSON
 MALFORMED = 24
 DEADLINE_S = 90
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _http_json(url: str, body: dict | None = None, timeout: float = 5) -> dict:
@@ -110,7 +102,7 @@ def _read_dlq(s: Settings, since: dict[int, int], want: int, timeout: float) -> 
 
 
 def _start_worker(s: Settings, log_path: str) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, PARASOL_WEB_PORT=str(port))
     log = open(log_path, "ab")
     proc = subprocess.Popen(

@@ -21,7 +21,7 @@ from schemas.registry import SchemaRegistry
 
 __all__ = ["Processor", "Rejected", "Stats", "KINDS", "dead_letter_record"]
 
-#: Input kind → (contract topic key, index family)
+#: Input kind → its contract topic (a key of ``connectors.settings.TOPICS``)
 KINDS = {"db": "db_audit", "api": "api_access"}
 
 RAW_KEEP = 64 * 1024

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,14 +22,8 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from connectors.kafka_admin import contract_topics, ensure_topics
-from connectors.local import LocalStack
+from connectors.local import LocalStack, free_port
 from connectors.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.25, what: str = ""):

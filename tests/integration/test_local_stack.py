@@ -14,16 +14,10 @@ from confluent_kafka.admin import AdminClient
 
 from connectors import local
 from connectors.kafka_admin import contract_topics, ensure_topics, wait_for_kafka
-from connectors.local import LocalStack, LocalStackError, is_local, running_stack
+from connectors.local import LocalStack, LocalStackError, free_port, is_local, running_stack
 from connectors.settings import Settings
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_settings(tmp_path: Path) -> Settings:

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.local import free_port
 from connectors.settings import INDICES
 from connectors.sinks import templates
 from connectors.sinks.templates import (
@@ -386,12 +386,6 @@ def test_ensure_templates_async_puts_every_family():
 # --- against the real embedded store ------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _noida_binary() -> list[str]:
     # The console script is a Python wrapper that does not forward signals to the server it
     # spawns: run the packaged binary itself so that teardown stops what setup started.
@@ -418,7 +412,7 @@ def _http(method: str, url: str, body: dict | None = None) -> dict:
 @pytest.fixture(scope="module")
 def es_url(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("noida-es")
-    port = _free_port()
+    port = free_port()
     log = (data_dir / "noida.log").open("wb")
     cmd = _noida_binary() + [
         "start", "--only", "elasticsearch", "--elasticsearch-port", str(port),
