@@ -1,6 +1,7 @@
 """Keep personal data out of every index until a masking policy decides per column.
 
-Result samples (``db.result_sample``, ``http.response.sample``) may hold personal data. Without a
+Result samples (``db.result_sample``, ``http.response.sample``) and bind parameters
+(``db.parameters``) may hold personal data. Without a
 policy the safe default is to keep their shape (column names, nulls, types) and redact every value.
 
 >>> redact_samples({"http": {"response": {"sample": {"name": "张三", "tags": ["a"], "n": 3}}}})
@@ -28,9 +29,11 @@ def redact_samples(event: dict) -> dict:
     """Redact every value of the result samples in place and record which fields were masked."""
     masked = []
     db = event.get("db")
-    if isinstance(db, dict) and db.get("result_sample") is not None:
-        db["result_sample"] = _redact(db["result_sample"])
-        masked.append("db.result_sample")
+    if isinstance(db, dict):
+        for field in ("result_sample", "parameters"):  # bind parameters are values too
+            if db.get(field) is not None:
+                db[field] = _redact(db[field])
+                masked.append(f"db.{field}")
     response = event.get("http", {}).get("response") if isinstance(event.get("http"), dict) else None
     if isinstance(response, dict) and response.get("sample") is not None:
         response["sample"] = _redact(response["sample"])

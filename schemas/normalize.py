@@ -50,6 +50,8 @@ class Limits:
     text_chars = 8192  # error texts, user agents, query strings
     keyword_chars = 1024  # names, ids, paths
     sample_rows = 20
+    objects = 256  # db.objects, db.audit.class
+    parameters = 256
     roles = 64
 
 
@@ -200,6 +202,24 @@ def _json_sample(path: str, v: Any) -> Any:
 _KEYWORD = _str(Limits.keyword_chars)
 _TEXT = _str(Limits.text_chars)
 
+
+def _keywords(limit: int) -> Callable[[str, Any], list[str]]:
+    def coerce(path: str, v: Any) -> list[str]:
+        if isinstance(v, str):
+            v = [v]
+        if not isinstance(v, list):
+            raise InvalidEvent("invalid_field", f"{path}: expected a list of strings")
+        return [_KEYWORD(path, x) for x in v[:limit]]
+
+    return coerce
+
+
+def _parameters(path: str, v: Any) -> list[str]:
+    """Bind parameters: any scalars, kept as strings (they may hold personal data)."""
+    if not isinstance(v, list):
+        v = [v]
+    return [x if isinstance(x, str) else orjson.dumps(x).decode() for x in v[: Limits.parameters]]
+
 _COMMON: dict[str, Callable[[str, Any], Any]] = {
     "event.id": _str(256),
     "event.outcome": _outcome,
@@ -207,6 +227,10 @@ _COMMON: dict[str, Callable[[str, Any], Any]] = {
     "user.roles": _roles,
     "source.ip": _ip,
     "service.name": _KEYWORD,
+    # Where a source connector read the event (ECS event.module, log.file.path, log.offset)
+    "event.module": _lower_keyword,
+    "log.file.path": _TEXT,
+    "log.offset": _int(0, 2**63 - 1),
 }
 
 _DB_FIELDS: dict[str, Callable[[str, Any], Any]] = {
@@ -221,12 +245,19 @@ _DB_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "db.duration_ms": _float,
     "db.error": _TEXT,
     "db.result_sample": _rows_sample,
+    # What the audit source itself says about the statement (pgaudit, server_audit)
+    "db.operation": _str(64),
+    "db.objects": _keywords(Limits.objects),
+    "db.audit.class": _keywords(Limits.objects),
+    "db.audit.statement_id": _int(0, 2**63 - 1),
+    "db.parameters": _parameters,
 }
 
 _API_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     **_COMMON,
     "user_agent.original": _TEXT,
     "http.request.method": _method,
+    "http.request.id": _KEYWORD,
     "url.path": _str(Limits.text_chars),
     "http.route": _KEYWORD,
     "url.query": _TEXT,

@@ -62,6 +62,59 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(events=args.events, keep=args.keep, seed=args.seed)
 
 
+def cmd_tail(args: argparse.Namespace) -> int:
+    import logging
+
+    from connectors.sources.base import SourceOptions
+    from connectors.sources.formats import make_parser
+    from connectors.sources.tail import Tailer, TailError, print_progress
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = SourceOptions(
+        instance=args.instance,
+        service=args.service,
+        tz=args.tz,
+        user_header=args.user_header,
+        trusted_proxies=args.trusted_proxies,
+        routes=tuple(args.route or ()),
+        idle_flush_s=args.idle_flush,
+    )
+    try:
+        parser = make_parser(args.format, options, args.variant)
+    except ValueError as exc:
+        print(f"parasol tail: {exc}", file=sys.stderr)
+        return 2
+    settings = _settings()
+    tailer = Tailer(
+        settings,
+        parser,
+        args.path,
+        checkpoint=args.checkpoint,
+        follow=args.follow,
+        progress=None if args.quiet else print_progress,
+        idle_flush_s=args.idle_flush,
+    )
+    tailer.install_signal_handlers()
+    try:
+        stats = tailer.run()
+    except TailError as exc:
+        print(f"\nparasol tail: {exc} (the checkpoint holds; rerun to resume)", file=sys.stderr)
+        return 1
+    summary = stats.as_dict() | {"checkpoint": str(tailer.store.file)}
+    if not args.quiet:
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        dead = sum(stats.dead.values())
+        print(
+            f"parasol tail {args.format}: {stats.lines:,} lines, {stats.acked:,} events delivered, "
+            f"{dead:,} dead letters{' ' + str(dict(stats.dead)) if dead else ''} "
+            f"in {summary['seconds']} s; checkpoint {tailer.store.file}"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="parasol", description="real-time data-access monitoring")
     sub = p.add_subparsers(dest="command", required=True)
@@ -75,6 +128,29 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--web-port", type=int, default=None, help="0 disables the web endpoints")
     worker.add_argument("--loglevel", default=None)
     worker.set_defaults(func=cmd_worker)
+
+    from connectors.sources.formats import FORMATS
+
+    tail = sub.add_parser(
+        "tail",
+        help="ship a database audit log or API access log to Kafka",
+        description="Formats: " + "; ".join(f"{k}: {v[1]}" for k, v in FORMATS.items()),
+    )
+    tail.add_argument("format", choices=list(FORMATS))
+    tail.add_argument("--path", required=True, help="log file, or a glob whose newest match is the live file")
+    tail.add_argument("--follow", "-f", action="store_true", help="keep following (rotation included)")
+    tail.add_argument("--variant", help="pgaudit: jsonlog|csvlog|stderr (default: detect); jsonl: db|api")
+    tail.add_argument("--instance", help="db.instance for DB logs (e.g. pg-crm-01)")
+    tail.add_argument("--service", help="service.name for access logs that do not carry one")
+    tail.add_argument("--tz", help="zone of timestamps logged without one (default: this machine's)")
+    tail.add_argument("--user-header", help="access logs: request header that names the user")
+    tail.add_argument("--trusted-proxies", type=int, default=0, help="trusted X-Forwarded-For hops")
+    tail.add_argument("--route", action="append", help="route template, e.g. /customers/{id} (repeatable)")
+    tail.add_argument("--checkpoint", help="checkpoint file (default: under PARASOL_DATA_DIR/checkpoints)")
+    tail.add_argument("--idle-flush", type=float, default=1.0, help="seconds before held records are emitted")
+    tail.add_argument("--json", action="store_true", help="final summary as JSON")
+    tail.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    tail.set_defaults(func=cmd_tail)
 
     demo = sub.add_parser("demo", help="local stack + worker + realistic traffic with a few attacks")
     demo.add_argument("--events", type=int, default=20000, help="valid events to generate")

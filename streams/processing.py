@@ -6,8 +6,6 @@ Keeping this free of Faust makes the hot path testable and benchmarkable on its 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from datetime import UTC, datetime
 from connectors.settings import Settings
 from detectors.pipeline import Enricher, enrich
 from schemas.codec import DecodeError, decode
+from schemas.dead_letter import RAW_KEEP, dead_letter_record
 from schemas.normalize import InvalidEvent, normalize
 from schemas.registry import SchemaRegistry
 
@@ -23,8 +22,6 @@ __all__ = ["Processor", "Rejected", "Stats", "KINDS", "dead_letter_record"]
 
 #: Input kind → its contract topic (a key of ``connectors.settings.TOPICS``)
 KINDS = {"db": "db_audit", "api": "api_access"}
-
-RAW_KEEP = 64 * 1024
 
 STAGES = ("decode", "normalize", "enrich", "document")
 
@@ -72,46 +69,6 @@ class Stats:
             "es_bulk_requests": self.es_bulk_requests,
             "uptime_s": round(time.time() - self.started, 1),
         }
-
-
-def _rfc3339_now() -> str:
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-def dead_letter_record(
-    raw: bytes | None,
-    reason: str,
-    error_type: str,
-    message: str,
-    *,
-    topic: str,
-    partition: int | None,
-    offset: int | None,
-    key: bytes | None,
-) -> dict:
-    """The DLQ value: the original bytes (base64), why, and where the message came from.
-
-    Values over ``RAW_KEEP`` bytes keep only their head (``raw_truncated``): a dead letter must
-    fit in the dead-letter topic, and the source offset still points at the whole message.
-    """
-    raw = raw or b""
-    ident = f"{topic}/{partition}/{offset}".encode()
-    return {
-        "@timestamp": _rfc3339_now(),
-        "event": {"id": hashlib.blake2b(ident, digest_size=16).hexdigest(), "kind": "pipeline_error"},
-        "reason": reason,
-        "error": {"type": error_type, "message": message[:2000]},
-        "source": {
-            "topic": topic,
-            "partition": partition,
-            "offset": offset,
-            "key": key.decode("utf-8", "replace") if key is not None else None,
-        },
-        "raw_base64": base64.b64encode(raw[:RAW_KEEP]).decode("ascii"),
-        "raw_size": len(raw),
-        "raw_truncated": len(raw) > RAW_KEEP,
-    }
 
 
 @dataclass

@@ -198,5 +198,29 @@ def read_topic(s: Settings, name: str, n: int, timeout: float = 60) -> list[dict
         c.close()
 
 
+def drain_topic(s: Settings, name: str, expect: int, timeout: float = 60, settle: float = 2.0) -> list[dict]:
+    """Every JSON record of a topic: wait for ``expect`` of them, then ``settle`` seconds more
+    so that extra (duplicate) records show up too."""
+    topic = s.topic(name)
+    c = Consumer({**s.confluent_config(), "group.id": "reader", "enable.auto.commit": False})
+    try:
+        parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+        c.assign([TopicPartition(topic, p, 0) for p in parts])
+        out: list[dict] = []
+        deadline = time.monotonic() + timeout
+        quiet_until = None
+        while time.monotonic() < deadline:
+            msg = c.poll(0.2)
+            if msg is not None and not msg.error():
+                out.append(orjson.loads(msg.value()))
+            if len(out) >= expect:
+                quiet_until = quiet_until or time.monotonic() + settle
+                if time.monotonic() >= quiet_until:
+                    break
+        return out
+    finally:
+        c.close()
+
+
 def raw_of(record: dict) -> bytes:
     return base64.b64decode(record["raw_base64"])
