@@ -10,12 +10,12 @@ import base64
 import hashlib
 from datetime import UTC, datetime
 
-__all__ = ["RAW_KEEP", "dead_letter_record"]
+__all__ = ["RAW_KEEP", "dead_letter_record", "rfc3339_now"]
 
 RAW_KEEP = 64 * 1024
 
 
-def _rfc3339_now() -> str:
+def rfc3339_now() -> str:
     now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
@@ -43,7 +43,7 @@ def dead_letter_record(
     raw = raw or b""
     ident = (f"{file_id}/{offset}" if file is not None else f"{topic}/{partition}/{offset}").encode()
     return {
-        "@timestamp": _rfc3339_now(),
+        "@timestamp": rfc3339_now(),
         "event": {"id": hashlib.blake2b(ident, digest_size=16).hexdigest(), "kind": "pipeline_error"},
         "reason": reason,
         "error": {"type": error_type, "message": message[:2000]},

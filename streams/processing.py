@@ -9,12 +9,11 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from connectors.settings import Settings
 from detectors.pipeline import Enricher, enrich
 from schemas.codec import DecodeError, decode
-from schemas.dead_letter import RAW_KEEP, dead_letter_record
+from schemas.dead_letter import dead_letter_record, rfc3339_now
 from schemas.normalize import InvalidEvent, normalize
 from schemas.registry import SchemaRegistry
 
@@ -112,7 +111,7 @@ class Processor:
         event = self.enricher(event)
         t3 = clock()
         event["event"]["kind"] = "event"
-        event["event"]["ingested"] = _rfc3339_now()
+        event["event"]["ingested"] = rfc3339_now()
         ts = event["@timestamp"]
         index = self.settings.index("audit", f"{ts[:4]}.{ts[5:7]}.{ts[8:10]}")
         t4 = clock()

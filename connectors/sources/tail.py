@@ -32,7 +32,7 @@ import orjson
 from confluent_kafka import KafkaError, Producer
 
 from connectors.settings import Settings
-from connectors.sources.base import Emitted, Line, Parser, Unparseable, stable_id
+from connectors.sources.base import Emitted, Parser, Unparseable, stable_id
 from connectors.sources.checkpoint import Checkpoint, CheckpointStore
 from connectors.sources.follow import Follower
 from schemas.dead_letter import dead_letter_record

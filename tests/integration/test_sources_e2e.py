@@ -11,6 +11,7 @@ import base64
 import collections
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -144,3 +145,72 @@ def test_nginx_requests_reach_kafka_as_api_events(stack, tmp_path):
 
 if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__])
+
+
+def test_pgaudit_log_to_kafka_to_elasticsearch(stack, tmp_path, workers):
+    """Real PostgreSQL + pgaudit (jsonlog) → live tail across a log rotation → Kafka → worker →
+    ``parasol-audit*``: every statement once, pgbench's count exact, ids stable end to end."""
+    from tests.integration.conftest import es_count, es_get, es_ids, wait_for
+    from tests.realservers import postgres as pgs
+
+    pgs.skip_unless_available()
+    s = scoped(stack, "pgaudit")
+    pg = pgs.PgServer("jsonlog").start()
+    try:
+        workload = [  # (user, app, statement, outcome)
+            ("alice", "crm-web", "CREATE TABLE customers (id int PRIMARY KEY, name text, mobile text);", "success"),
+            ("alice", "crm-web", "INSERT INTO customers VALUES (1, 'Ann', '13800138000'), (2, 'O''Neil, \"Jr\"', NULL);", "success"),
+            ("alice", "crm-web", "SELECT id, name\n  FROM customers\n WHERE name LIKE '%Neil, \"%';", "success"),
+            ("alice", "crm-web", "UPDATE customers SET mobile = '13900139000' WHERE id = 1;", "success"),
+            ("alice", "crm-web", "GRANT SELECT ON customers TO bob;", "success"),
+            ("bob", "report-tool", "SELECT count(*) FROM customers;", "success"),
+            ("bob", "report-tool", "DELETE FROM customers WHERE id = 1;", "failure"),  # no privilege
+        ]
+        with LiveTail(s, "pgaudit", pg.log_dir / "postgresql-*.json", tmp_path, instance="pg-crm-01"):
+            for user, app, sql, _ in workload:
+                pg.psql(sql, user=user, app=app, check=False)
+            assert pg.psql("select 1", user="bob", password="wrong", app="report-tool", check=False).returncode
+            time.sleep(1.1)  # log_filename has one-second resolution: the rotation gets a new file
+            pg.psql("select pg_rotate_logfile()", superuser=True)
+            pg.pgbench(init=True, user="alice", app="pgbench-init")
+            txns = pg.pgbench("-n", "-t", "20", "-c", "2", user="alice", app="pgbench-run")
+            expected_bench = 7 * txns + 1  # TPC-B: 7 statements per transaction + the scale probe
+            worker = workers(s)
+            records = wait_for(
+                lambda: (r := drain_topic(s, "db_audit", 0, settle=0.3))
+                and sum(1 for x in r if x.get("service", {}).get("name") == "pgbench-run"
+                        and x["event"]["action"] == "query") >= expected_bench
+                and r,
+                90,
+                what="pgbench's statements on Kafka",
+            )
+        assert len(pg.log_files()) >= 2, "the log really rotated"
+    finally:
+        pg.stop()
+        pg.cleanup()
+    assert _ids_unique(records)
+    queries = collections.Counter(
+        (r["user"]["name"], r["service"]["name"], r["db"]["statement"], r["event"]["outcome"])
+        for r in records if r["event"]["action"] == "query"
+    )
+    for user, app, sql, outcome in workload:
+        assert queries[(user, app, sql, outcome)] == 1, (user, sql)
+    bench = [r for r in records if r.get("service", {}).get("name") == "pgbench-run" and r["event"]["action"] == "query"]
+    assert len(bench) == expected_bench
+    failed_login = [r for r in records if r["event"]["action"] == "login" and r["event"]["outcome"] == "failure"]
+    assert [r["user"]["name"] for r in failed_login] == ["bob"]
+    assert {r["db"]["instance"] for r in records} == {"pg-crm-01"}
+    assert {r["db"]["name"] for r in records if r["user"]["name"] in ("alice", "bob")} == {"shop"}
+    # All of it indexed once, under the ids the tailer gave it.
+    try:
+        wait_for(lambda: es_count(s) >= len(records), 90, what=f"{len(records)} documents in parasol-audit*")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nworker: {worker.stats()}\n{worker.log_tail(30)}") from None
+    ids = es_ids(s)
+    assert sorted(ids) == sorted(r["event"]["id"] for r in records)
+    hit = es_get(s, f"/{s.index_pattern('audit')}/_search", {
+        "query": {"bool": {"filter": [{"term": {"user.name": "bob"}}, {"term": {"event.outcome": "failure"}},
+                                      {"term": {"event.action": "query"}}]}}})["hits"]["hits"]
+    assert [h["_source"]["db"]["statement"] for h in hit] == ["DELETE FROM customers WHERE id = 1;"]
+    assert "permission denied" in hit[0]["_source"]["db"]["error"]
+    assert worker.stats()["dead_letters"] == {}
