@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from connectors.local import free_port
+from tests.realservers import skip_or_fail
 
 __all__ = ["MariaDbServer", "skip_unless_available", "available"]
 
@@ -84,9 +85,7 @@ def skip_unless_available() -> None:
     """pytest.skip() with the reason when MariaDB with server_audit is not installed."""
     why = _missing()
     if why:
-        import pytest
-
-        pytest.skip(f"MariaDB with server_audit not available: {why}")
+        skip_or_fail(f"MariaDB with server_audit not available: {why}")
 
 
 class MariaDbServer:

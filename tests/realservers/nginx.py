@@ -26,6 +26,7 @@ from pathlib import Path
 
 from connectors.local import free_port
 from connectors.sources.access_logs import NGINX_CONFIG
+from tests.realservers import skip_or_fail
 
 __all__ = ["NginxServer", "NGINX_BIN", "available", "skip_unless_available"]
 
@@ -39,9 +40,7 @@ def available() -> bool:
 def skip_unless_available() -> None:
     """pytest.skip() when no nginx binary is installed."""
     if not available():
-        import pytest
-
-        pytest.skip(f"nginx not available at {NGINX_BIN} (apt-get install nginx-light)")
+        skip_or_fail(f"nginx not available at {NGINX_BIN} (apt-get install nginx-light)")
 
 
 class NginxServer:

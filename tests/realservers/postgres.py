@@ -37,6 +37,7 @@ from typing import Self
 
 from connectors.local import free_port
 from connectors.sources.pgaudit import STDERR_PREFIX
+from tests.realservers import skip_or_fail
 
 __all__ = ["PG_BIN", "PgServer", "available", "skip_unless_available"]
 
@@ -72,9 +73,7 @@ def skip_unless_available() -> None:
     """pytest.skip() with the reason when PostgreSQL 15 + pgaudit are not installed."""
     why = _missing()
     if why:
-        import pytest
-
-        pytest.skip(f"PostgreSQL 15 with pgaudit not available: {why}")
+        skip_or_fail(f"PostgreSQL 15 with pgaudit not available: {why}")
 
 
 class PgServer:
