@@ -102,15 +102,17 @@ def gen_pgaudit_jsonlog(n: int, rng: random.Random) -> bytes:
 
 
 def gen_pgaudit_csvlog(n: int, rng: random.Random) -> bytes:
-    """The same records as PostgreSQL's csvlog (26 columns in PG 15; quoted newlines inside)."""
+    """The same records as PostgreSQL's csvlog (26 columns in PG 15: … message, detail, hint,
+    internal_query, internal_query_pos, context, query, query_pos, location, application_name,
+    backend_type, leader_pid, query_id; quoted newlines inside)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     for line in gen_pgaudit_jsonlog(n, rng).splitlines():
         r = orjson.loads(line)
         w.writerow([r["timestamp"], r["user"], r["dbname"], r["pid"], f"{r['remote_host']}:{r['remote_port']}",
                     r["session_id"], r["line_num"], r["ps"], r["session_start"], r["vxid"], r["txid"],
-                    r["error_severity"], "00000", r["message"], "", "", "", "", "", "", "",
-                    r["application_name"], r["backend_type"], "", r["query_id"], ""][:26])
+                    r["error_severity"], "00000", r["message"], "", "", "", "", "", "", "", "",
+                    r["application_name"], r["backend_type"], "", r["query_id"]])
     return buf.getvalue().encode()
 
 
