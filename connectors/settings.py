@@ -28,6 +28,9 @@ TOPICS = {
     "alerts": "alerts",
     "actions": "actions",
     "dlq": "dlq",
+    # Internal: per-batch asset evidence, keyed by asset so the catalogue table is partitioned by
+    # asset (one message per asset per batch, not per event).
+    "asset_observations": "assets.observations",
 }
 
 #: Contract index families (CONTRACT.md), without the prefix.

@@ -17,9 +17,10 @@ from elasticsearch import AsyncElasticsearch
 
 from connectors.sinks.elasticsearch import BulkIndexer
 from connectors.sinks.templates import ensure_templates
+from detectors.sensitive.catalogue import aggregate, asset_document, merge
 from schemas.codec import encode_avro
 from schemas.registry import SchemaRegistry
-from streams import topics
+from streams import tables, topics
 from streams.app import app, settings
 from streams.processing import Processor, Rejected, Stats, dead_letter_record
 
@@ -78,6 +79,7 @@ async def _dead_letter(batch: list[tuple[object, Rejected]]) -> None:
 
 def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Rejected]]:
     """Run the stages on a batch: documents go into ``sink``, rejections are returned."""
+    processor.take_observations()  # evidence belongs to the batch that produced it
     rejected: list[tuple[object, Rejected]] = []
     for event in events:
         try:
@@ -93,8 +95,21 @@ def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Re
     return rejected
 
 
-async def write_and_ack(kind: str, events: list, sink: BulkIndexer, rejected: list) -> None:
-    """Index a prepared batch, dead-letter what was refused, then ack the batch to Kafka."""
+async def _observe(observations: list[dict]) -> None:
+    """One message per asset touched by the batch, keyed by asset (the catalogue's partitioning)."""
+    futures = [
+        await topics.observations.send(key=key.encode(), value=orjson.dumps(obs), force=True)
+        for key, obs in aggregate(observations).items()
+    ]
+    if futures:
+        await asyncio.gather(*futures)
+
+
+async def write_and_ack(
+    kind: str, events: list, sink: BulkIndexer, rejected: list, observations: list[dict] | None = None
+) -> None:
+    """Index a prepared batch, dead-letter what was refused, pass on the asset evidence, then ack
+    the batch to Kafka."""
     if len(sink):
         loop = asyncio.get_running_loop()
         t0 = loop.time()
@@ -107,6 +122,8 @@ async def write_and_ack(kind: str, events: list, sink: BulkIndexer, rejected: li
         for rej in result.rejected:
             rejected.append((rej.tag, Rejected("index_rejected", "IndexRejected", rej.reason)))
     await _dead_letter(rejected)
+    if observations:
+        await _observe(observations)
     for event in events:
         event.message.acked = False
         app.consumer.ack(event.message)
@@ -127,7 +144,8 @@ def _ingest_agent(kind: str):
                 client, max_bytes=settings.bulk_max_bytes, max_backoff_s=settings.es_retry_max_backoff_s
             )
             rejected = prepare(kind, events, sink)
-            in_flight.append(asyncio.create_task(write_and_ack(kind, events, sink, rejected)))
+            observations = processor.take_observations()
+            in_flight.append(asyncio.create_task(write_and_ack(kind, events, sink, rejected, observations)))
             # Backpressure: while writes are slow (or Elasticsearch is away) stop taking batches.
             while in_flight and (len(in_flight) > settings.bulk_in_flight or in_flight[0].done()):
                 await in_flight.popleft()
@@ -137,6 +155,30 @@ def _ingest_agent(kind: str):
 
 
 agents = {kind: _ingest_agent(kind) for kind in topics.inputs}
+
+
+@app.agent(topics.observations, name="parasol.catalogue")
+async def catalogue(stream):
+    """Merge asset evidence into the catalogue table; index assets that are new or changed."""
+    client = await _client()
+    async for events in stream.take_events(500, within=settings.batch_within_s):
+        sink = BulkIndexer(client, max_bytes=settings.bulk_max_bytes, max_backoff_s=settings.es_retry_max_backoff_s)
+        for event in events:
+            # A table write goes to the changelog partition of the *current* event; in a batch
+            # that must be this event, not the batch's last one.
+            stream._set_current_event(event)
+            key = event.message.key
+            old = tables.assets.get(key)
+            record, changed = merge(orjson.loads(old) if old else None, orjson.loads(event.message.value))
+            tables.assets[key] = orjson.dumps(record)
+            if changed:
+                doc_id, doc = asset_document(record)
+                sink.add(settings.index("assets"), doc_id, doc)
+        if len(sink):
+            result = await sink.flush()  # take_events acks the batch when this body returns
+            stats.assets_indexed += result.indexed
+            for rej in result.rejected:
+                log.warning("asset document refused: %s", rej.reason)
 
 
 @app.page("/parasol/stats")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connectors.settings import Settings
 from detectors.pipeline import Enricher, enrich
@@ -46,6 +46,7 @@ class Stats:
         self.stage_events: Counter[str] = Counter()
         self.es_retries = 0
         self.es_bulk_requests = 0
+        self.assets_indexed = 0
         self.started = time.time()
 
     def snapshot(self) -> dict:
@@ -66,6 +67,7 @@ class Stats:
             "stages": stages,
             "es_retries": self.es_retries,
             "es_bulk_requests": self.es_bulk_requests,
+            "assets_indexed": self.assets_indexed,
             "uptime_s": round(time.time() - self.started, 1),
         }
 
@@ -78,10 +80,16 @@ class Processor:
     registry: SchemaRegistry | None = None
     enricher: Enricher = enrich
     stats: Stats | None = None
+    #: Asset evidence of the events processed since the caller last took it (catalogue input).
+    observations: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.stats = self.stats or Stats()
         self._clock = time.perf_counter
+
+    def take_observations(self) -> list[dict]:
+        out, self.observations = self.observations, []
+        return out
 
     def process(self, kind: str, raw: bytes | None) -> tuple[str, str, dict]:
         """Return ``(index, doc_id, document)`` or raise :class:`Rejected`."""
@@ -109,6 +117,9 @@ class Processor:
             raise Rejected(exc.reason, "InvalidEvent", str(exc)) from None
         t2 = clock()
         event = self.enricher(event)
+        assets = event.pop("_assets", None)
+        if assets:
+            self.observations.extend(assets)
         t3 = clock()
         event["event"]["kind"] = "event"
         event["event"]["ingested"] = rfc3339_now()

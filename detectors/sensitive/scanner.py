@@ -177,6 +177,7 @@ class ColumnClassification:
     candidates: dict[str, float] = field(default_factory=dict)
     hint: HintMatch | None = None
     values_scanned: int = 0
+    value_hits: int = 0  #: values in which any entity was recognised
 
     @property
     def category(self) -> str | None:
@@ -224,6 +225,8 @@ class Scanner:
         self._recognizers = tuple(recognizers)
         self._hints = hints
         self._taxonomy = taxonomy
+        # What was actually loaded, not the constructor's None defaults.
+        self.recognizers, self.hints, self.taxonomy = self._recognizers, hints, taxonomy
         self._priority = {r.recognizer_name: i for i, r in enumerate(self._recognizers)}
         self._need = tuple(
             sum(_CLASS_BITS[c] for c in r.required_classes) for r in self._recognizers
@@ -336,10 +339,12 @@ class Scanner:
         n = len(vals)
         hits: Counter = Counter()
         scores: dict[str, float] = {}
+        value_hits = 0
         for v in vals:
             best: dict[str, float] = {}
             for f in self.scan_value(v, _hint=scan_hint):
                 best[f.entity] = max(best.get(f.entity, 0.0), f.score)
+            value_hits += bool(best)
             for e, s in best.items():
                 hits[e] += 1
                 scores[e] = scores.get(e, 0.0) + s
@@ -366,7 +371,7 @@ class Scanner:
             reasons[e] = why
         if not candidates:
             return ColumnClassification(
-                name, None, 0.0, None, f"no evidence in name or {n} values", {}, hint, n
+                name, None, 0.0, None, f"no evidence in name or {n} values", {}, hint, n, value_hits
             )
         ranked = sorted(candidates.items(), key=lambda kv: (-kv[1], kv[0]))
         entity, conf = ranked[0]
@@ -381,6 +386,7 @@ class Scanner:
             dict(ranked),
             hint,
             n,
+            value_hits,
         )
 
 

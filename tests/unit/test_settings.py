@@ -16,6 +16,7 @@ def test_contract_defaults(monkeypatch):
     assert {s.topic(k) for k in TOPICS} == {
         "parasol.db.audit", "parasol.api.access", "parasol.masking.requests",
         "parasol.masking.decisions", "parasol.alerts", "parasol.actions", "parasol.dlq",
+        "parasol.assets.observations",  # internal: the asset catalogue's partitioning
     }
     assert s.index_pattern("audit") == "parasol-audit*"
 
