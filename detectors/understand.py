@@ -68,10 +68,13 @@ class Understand:
         self,
         analyzer: SqlAnalyzer | None = None,
         scanner: Scanner | None = None,
-        columns_of: Callable[[str], list[str] | None] | None = None,
+        known_columns: Callable[[str | None, str | None, str], list[str] | None] | None = None,
         sample_values_per_column: int = 20,
     ):
-        self.analyzer = analyzer or SqlAnalyzer(columns_of=columns_of)
+        # ``known_columns(instance, db, table)``: the catalogue's columns of a table, to expand
+        # ``SELECT *`` per event (not inside the analyzer's cache, which knows no instance).
+        self.known_columns = known_columns
+        self.analyzer = analyzer or SqlAnalyzer()
         self.scanner = scanner or default_scanner()
         self.sample_values_per_column = sample_values_per_column
         self._hint_grades: dict[str, tuple[str, Grade, float] | None] = {}
@@ -201,7 +204,14 @@ class Understand:
         p = event.setdefault("parasol", {})
         p["sql"] = sql
         p["tables"] = sorted(info.tables)
-        columns = sorted(info.columns_read | info.columns_written)
+        columns = set(info.columns_read | info.columns_written)
+        if self.known_columns is not None:
+            for col in [c for c in columns if c.endswith(".*")]:
+                known = self.known_columns(db.get("instance"), db.get("name"), col[:-2])
+                if known:
+                    columns.discard(col)
+                    columns.update(f"{col[:-2]}.{c}" for c in known)
+        columns = sorted(columns)
         p["columns"] = columns
         samples: dict[str, list] = {}
         for row in db.get("result_sample") or ():

@@ -17,7 +17,10 @@ from elasticsearch import AsyncElasticsearch
 
 from connectors.sinks.elasticsearch import BulkIndexer
 from connectors.sinks.templates import ensure_templates
+from detectors.pipeline import Enricher
+from detectors.redaction import redact_samples
 from detectors.sensitive.catalogue import aggregate, asset_document, merge
+from detectors.understand import Understand
 from schemas.codec import encode_avro
 from schemas.registry import SchemaRegistry
 from streams import tables, topics
@@ -30,7 +33,12 @@ log = logging.getLogger("parasol.worker")
 
 stats = Stats()
 registry = SchemaRegistry.load(settings.schema_registry)
-processor = Processor(settings, registry=registry, stats=stats)
+processor = Processor(
+    settings,
+    registry=registry,
+    stats=stats,
+    enricher=Enricher((Understand(known_columns=tables.KnownColumns()), redact_samples)),
+)
 
 _es: AsyncElasticsearch | None = None
 _templates_ready = asyncio.Event()
@@ -171,6 +179,8 @@ async def catalogue(stream):
             old = tables.assets.get(key)
             record, changed = merge(orjson.loads(old) if old else None, orjson.loads(event.message.value))
             tables.assets[key] = orjson.dumps(record)
+            if old is None:
+                tables.known[key] = b"1"
             if changed:
                 doc_id, doc = asset_document(record)
                 sink.add(settings.index("assets"), doc_id, doc)

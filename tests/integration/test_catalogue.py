@@ -4,6 +4,10 @@ worker restart (its Faust table is rebuilt from the changelog)."""
 from __future__ import annotations
 
 import orjson
+import pytest
+
+from connectors.local import free_port
+from connectors.tansu import TansuBroker
 
 from tests.integration.conftest import es_count, es_get, produce, scoped, wait_for
 
@@ -25,8 +29,17 @@ def _assets(s) -> dict[str, dict]:
     return {h["_source"]["asset"]["key"]: h["_source"] for h in hits}
 
 
-def test_catalogue_grows_and_survives_a_restart(stack, workers):
-    s = scoped(stack, "catalogue")
+@pytest.fixture
+def tansu(tmp_path):
+    broker = TansuBroker(free_port(), tmp_path / "tansu.log")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def test_catalogue_grows_and_survives_a_restart(stack, tansu, workers):
+    # On Tansu: a worker restart on noida-db can leave its group unsettled (README, "Known quirks").
+    s = scoped(stack.model_copy(update={"kafka": tansu.bootstrap}), "catalogue")
     rows = [{"name": "王梅", "mobile": "13812345678", "remark": "身份证110101199003074514"},
             {"name": "李雷", "mobile": "13912345678", "remark": "ok"}]
     first = [
@@ -54,17 +67,27 @@ def test_catalogue_grows_and_survives_a_restart(stack, workers):
     assert "13812345678" not in text and "110101199003074514" not in text
     sens = audit[0]["_source"]["parasol"]["sensitive"]
     assert sens["level"] == "general-4" and "CN_RESIDENT_ID" in sens["entities"]
+    # SELECT * is expanded from the catalogue: the event names the table's known columns.
+    produce(s, "db", [_event(50, "alice", "select * from customers", [], "2026-11-27T01:30:00.000Z")])
+    doc = wait_for(lambda: (h := es_get(s, f"/{s.index_pattern('audit')}/_search",
+                                        {"query": {"term": {"event.id": "cat-50"}}})["hits"]["hits"])
+                   and h[0]["_source"], 60, what="the SELECT * event")
+    assert doc["parasol"]["columns"] == [f"customers.{c}" for c in ("id", "mobile", "name", "remark")]
     assert worker.stop()
 
     # A new worker recovers the table: a new reader two hours later is added to the same record.
     worker = workers(s, name="w2")
     produce(s, "db", [_event(100, "bob", "select mobile from customers where id = 1",
                              [{"mobile": "13812345678"}], "2026-11-27T03:00:00.000Z")])
-    after = wait_for(
-        lambda: (m := _assets(s).get(key.format("mobile"))) and "bob" in m["asset"]["readers"] and m,
-        90, what="bob in the mobile asset's readers",
-    )
+    try:
+        after = wait_for(
+            lambda: (m := _assets(s).get(key.format("mobile"))) and "bob" in m["asset"]["readers"] and m,
+            90, what="bob in the mobile asset's readers",
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{worker.stats()}\n{worker.log_tail(80)}") from None
     assert set(after["asset"]["readers"]) == {"alice", "bob"}
     assert after["first_seen"] == "2026-11-27T01:00:00.000Z"  # kept from before the restart
     assert after["last_seen"] == "2026-11-27T03:00:00.000Z"
-    assert after["reads"] == 21 and after["evidence"]["values"] >= 41
+    # Counts are at-least-once: evidence re-delivered after a restart may be counted twice.
+    assert 22 <= after["reads"] <= 23 and after["evidence"]["values"] >= 41
