@@ -66,6 +66,9 @@ class _Run:
                 "users": {"terms": {"field": "user.name", "size": 5}},
                 "instances": {"terms": {"field": "db.instance", "size": 5}},
                 "masked": {"terms": {"field": "parasol.masked"}},
+                "operations": {"terms": {"field": "parasol.sql.operation"}},
+                "levels": {"terms": {"field": "parasol.sensitive.level"}},
+                "entities": {"terms": {"field": "parasol.sensitive.entities", "size": 8}},
             },
         }
         try:
@@ -73,6 +76,29 @@ class _Run:
         except (OSError, KeyError):
             return {}
         return {k: {b["key"]: b["doc_count"] for b in v["buckets"]} for k, v in aggs.items()}
+
+
+    def assets(self) -> tuple[int, dict[str, list[str]]]:
+        """Columns in the catalogue, and the sensitive ones by GB/T 43697 level."""
+        body = {
+            "size": 0,
+            "aggs": {"levels": {"terms": {"field": "classification.level", "size": 10},
+                                "aggs": {"cols": {"terms": {"field": "asset.key", "size": 6}}}}},
+        }
+        try:
+            _http_json(f"{self.es}/{self.s.index_pattern('assets')}/_refresh", {})
+            r = _http_json(f"{self.es}/{self.s.index_pattern('assets')}/_search", body)
+        except (OSError, KeyError):
+            return 0, {}
+        by_level = {
+            b["key"]: [c["key"].split("/", 1)[-1] for c in b["cols"]["buckets"]] + (
+                [f"… {b['doc_count'] - len(b['cols']['buckets'])} more"] if b["doc_count"] > len(b["cols"]["buckets"]) else [])
+            for b in r["aggregations"]["levels"]["buckets"]
+        }
+        return r["hits"]["total"]["value"], by_level
+
+
+_LEVEL_ORDER = {"core": 0, "important": 1, "general-4": 2, "general-3": 3, "general-2": 4, "general-1": 5}
 
 
 def _dlq_offsets(s: Settings) -> dict[int, int]:
@@ -215,6 +241,8 @@ def run_demo(events: int = 20000, keep: bool = False, seed: int | None = None) -
         stats = _worker_stats(port)
         reasons = _read_dlq(s, dlq_start, sum(bad.values()), timeout=10)
         aggs = run.aggregations()
+        time.sleep(1.5)  # the catalogue indexes a batch behind the audit documents
+        n_assets, assets_by_level = run.assets()
     finally:
         _stop(proc)
         if started_stack and not keep:
@@ -237,6 +265,15 @@ def run_demo(events: int = 20000, keep: bool = False, seed: int | None = None) -
         print("top users        " + ", ".join(f"{k} ({v:,})" for k, v in aggs.get("users", {}).items()))
         print("db instances     " + ", ".join(f"{k} ({v:,})" for k, v in aggs.get("instances", {}).items()))
         masked = aggs.get("masked", {})
+        print("SQL operations   " + ", ".join(f"{k}: {v:,}" for k, v in aggs.get("operations", {}).items()))
+        print("sensitive reads  " + ", ".join(f"{k}: {v:,}" for k, v in sorted(aggs.get("levels", {}).items(), key=lambda kv: _LEVEL_ORDER.get(kv[0], 9)))
+              + "   (events by the highest GB/T 43697 level of the data they touched)")
+        print("entities seen    " + ", ".join(f"{k} ({v:,})" for k, v in aggs.get("entities", {}).items()))
+    if n_assets:
+        print(f"data assets      {n_assets:,} columns catalogued in {s.index_pattern('assets')}; sensitive by level:")
+        for level in sorted(assets_by_level, key=_LEVEL_ORDER.get):
+            print(f"  {level:<10}     " + ", ".join(assets_by_level[level]))
+    if aggs:
         print("personal data    result samples redacted before indexing: "
               + (", ".join(f"{k}: {v:,}" for k, v in masked.items()) or "none"))
     if labels:
