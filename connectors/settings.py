@@ -84,6 +84,9 @@ class Settings(BaseSettings):
         None, description="Avro schema ids: a JSON registry file path or a Schema Registry URL"
     )
     output_format: Literal["json", "avro"] = "json"
+    catalogue_flush_s: float = Field(
+        30.0, ge=0, description="repeat asset evidence (counts, last seen) is pooled this long per worker"
+    )
 
     # --- worker / local stack ------------------------------------------------------------------
     web_port: int = Field(6066, description="Faust web port of a worker (0 disables it)")

@@ -199,10 +199,21 @@ class Understand:
     def _db(self, event: dict) -> None:
         db = event["db"]
         info = self.analyzer.analyze(db["statement"], db.get("system"))
-        sql = info.to_dict()
-        sql.pop("fingerprint_text", None)  # long; the fingerprint hash is what pivots use
         p = event.setdefault("parasol", {})
-        p["sql"] = sql
+        # What investigators pivot on; tables and columns are in parasol.tables/columns. Every
+        # extra field costs the index per document (lineage lists most), so the rest stays here.
+        p["sql"] = {
+            "operation": info.operation,
+            "command": info.command,
+            "statements": info.statements,
+            "fingerprint": info.fingerprint,
+            "parse_ok": info.parse_ok,
+            "has_where": info.has_where,
+            "has_limit": info.has_limit,
+            "functions": sorted(info.functions),
+            "flags": sorted(info.flags),
+            "columns_filtered": sorted(info.columns_filtered),
+        }
         p["tables"] = sorted(info.tables)
         columns = set(info.columns_read | info.columns_written)
         if self.known_columns is not None:

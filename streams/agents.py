@@ -19,7 +19,7 @@ from connectors.sinks.elasticsearch import BulkIndexer
 from connectors.sinks.templates import ensure_templates
 from detectors.pipeline import Enricher
 from detectors.redaction import redact_samples
-from detectors.sensitive.catalogue import aggregate, asset_document, merge
+from detectors.sensitive.catalogue import EvidenceGate, aggregate, asset_document, merge
 from detectors.understand import Understand
 from schemas.codec import encode_avro
 from schemas.registry import SchemaRegistry
@@ -103,14 +103,29 @@ def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Re
     return rejected
 
 
-async def _observe(observations: list[dict]) -> None:
-    """One message per asset touched by the batch, keyed by asset (the catalogue's partitioning)."""
+gate = EvidenceGate(flush_s=settings.catalogue_flush_s)
+
+
+async def _send_evidence(evidence: dict[str, dict]) -> None:
+    """One message per asset, keyed by asset (the catalogue's partitioning); wait for Kafka."""
     futures = [
         await topics.observations.send(key=key.encode(), value=orjson.dumps(obs), force=True)
-        for key, obs in aggregate(observations).items()
+        for key, obs in evidence.items()
     ]
     if futures:
         await asyncio.gather(*futures)
+
+
+async def _observe(observations: list[dict]) -> None:
+    """What the batch changed in the catalogue goes now; repeat evidence when it is due."""
+    now = asyncio.get_running_loop().time()
+    await _send_evidence({**gate.admit(aggregate(observations), now), **gate.due(now)})
+
+
+@app.timer(interval=5.0)
+async def flush_evidence() -> None:
+    """Pooled evidence of assets no batch touched lately."""
+    await _send_evidence(gate.due(asyncio.get_running_loop().time()))
 
 
 async def write_and_ack(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from typing import Protocol
+from typing import Callable, Protocol
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "stable_id",
     "rfc3339",
     "resolve_tz",
+    "guarded",
 ]
 
 
@@ -128,6 +129,15 @@ def resolve_tz(name: str | None) -> tzinfo:
     return ZoneInfo(name)
 
 
+def guarded(parse: Callable[[Line], list[Output]], line: Line) -> list[Output]:
+    """``parse(line)``, but a parser bug becomes a dead letter (``parser_error``) with the line
+    kept, instead of stopping the tailer."""
+    try:
+        return parse(line)
+    except Exception as exc:  # noqa: BLE001 - any bug, by design
+        return [Unparseable(line.data, "parser_error", f"{type(exc).__name__}: {exc}"[:200], line.offset)]
+
+
 @dataclass
 class LineParser:
     """Base for formats where one line is one record: subclasses implement :meth:`parse`."""
@@ -142,10 +152,7 @@ class LineParser:
     def feed(self, line: Line) -> list[Output]:
         if not line.data.strip():
             return []
-        try:
-            return self.parse(line)
-        except Exception as exc:  # a parser bug must not stop the tailer: the line is kept
-            return [Unparseable(line.data, "parser_error", f"{type(exc).__name__}: {exc}", line.offset)]
+        return guarded(self.parse, line)
 
     def flush(self) -> list[Output]:
         return []

@@ -33,6 +33,7 @@ from connectors.sources.base import (
     Output,
     SourceOptions,
     Unparseable,
+    guarded,
     rfc3339,
     stable_id,
 )
@@ -122,11 +123,7 @@ class MySqlAuditJsonParser:
     # --- Parser protocol -------------------------------------------------------------------------
 
     def feed(self, line: Line) -> list[Output]:
-        try:
-            return self._feed(line)
-        except Exception as exc:  # a parser bug must not stop the tailer: the line is kept
-            msg = f"{type(exc).__name__}: {exc}"[:200]
-            return [Unparseable(line.data, "parser_error", msg, line.offset)]
+        return guarded(self._feed, line)
 
     def _feed(self, line: Line) -> list[Output]:
         data = line.data

@@ -68,6 +68,7 @@ from connectors.sources.base import (
     Output,
     SourceOptions,
     Unparseable,
+    guarded,
     resolve_tz,
     stable_id,
 )
@@ -348,12 +349,7 @@ class PgAuditParser:
     # --- Parser protocol --------------------------------------------------------------------------
 
     def feed(self, line: Line) -> list[Output]:
-        try:
-            return self._feed_fn(line)
-        except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the tailer
-            return [
-                Unparseable(line.data, "parser_error", f"{type(exc).__name__}: {exc}", line.offset)
-            ]
+        return guarded(self._feed_fn, line)
 
     def flush(self) -> list[Output]:
         """Emit every held statement and login (idle timeout, end of file, rotation)."""

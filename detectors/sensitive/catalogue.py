@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-__all__ = ["merge", "aggregate", "asset_document", "MAX_READERS"]
+__all__ = ["MAX_READERS", "EvidenceGate", "aggregate", "asset_document", "combine", "merge"]
 
 MAX_READERS = 50  # readers kept per asset (the busiest), so a record stays bounded
 _RANK = {"general-1": 1, "general-2": 2, "general-3": 3, "general-4": 4, "important": 5, "core": 6}
@@ -45,22 +45,80 @@ def aggregate(observations: list[dict]) -> dict[str, dict]:
     """Fold a batch's observations per asset key (counts add up, best classification kept)."""
     out: dict[str, dict] = {}
     for o in observations:
+        single = {**o, "readers": {o["reader"]: 1} if o.get("reader") else {}, "reads": 1, "first": o["seen"]}
+        single.pop("reader", None)
+        single.pop("event_id", None)
         a = out.get(o["key"])
-        if a is None:
-            a = out[o["key"]] = {**o, "readers": {}, "reads": 0, "first": o["seen"]}
-            a.pop("reader", None)
-            a.pop("event_id", None)
-        else:
-            for k in ("name_hits", "value_hits", "values_seen"):
-                a[k] += o[k]
-            if _better(o, a):
-                a["entity"], a["grade"], a["confidence"] = o["entity"], o["grade"], o["confidence"]
-            a["seen"] = max(a["seen"] or "", o["seen"] or "")
-            a["first"] = min(a["first"] or o["seen"] or "", o["seen"] or "")
-        a["reads"] += 1
-        if o.get("reader"):
-            a["readers"][o["reader"]] = a["readers"].get(o["reader"], 0) + 1
+        out[o["key"]] = single if a is None else combine(a, single)
     return out
+
+
+def combine(a: dict, b: dict) -> dict:
+    """Two aggregated observations of one asset as one (``a`` is updated and returned)."""
+    for k in ("name_hits", "value_hits", "values_seen", "reads"):
+        a[k] += b[k]
+    if _better(b, a):
+        a["entity"], a["grade"], a["confidence"] = b["entity"], b["grade"], b["confidence"]
+    a["seen"] = max(a["seen"] or "", b["seen"] or "") or None
+    a["first"] = min(x for x in (a["first"], b["first"]) if x) if (a["first"] or b["first"]) else None
+    for r, n in b["readers"].items():
+        a["readers"][r] = a["readers"].get(r, 0) + n
+    return a
+
+
+class EvidenceGate:
+    """Decides which aggregated observations a worker sends now and which it holds back.
+
+    What changes the catalogue — an asset this worker has not reported yet, a better
+    classification, a reader not reported yet — goes out with the batch that saw it. Mere repeat
+    evidence (counts, ``last_seen``) is pooled per asset and sent when it is ``flush_s`` old, so a
+    busy table costs one message per interval instead of one per batch. A crash loses at most
+    ``flush_s`` of pooled counts, never a new asset, reader or grade. Memory: ``max_assets``.
+
+    >>> g = EvidenceGate(flush_s=30)
+    >>> o = {"key": "k", "entity": None, "grade": None, "confidence": 0.0, "name_hits": 0,
+    ...      "value_hits": 0, "values_seen": 0, "reads": 1, "readers": {"alice": 1},
+    ...      "seen": "2026-11-27T01:00:00.000Z", "first": "2026-11-27T01:00:00.000Z"}
+    >>> list(g.admit({"k": dict(o, readers={"alice": 1})}, now=0)), list(g.admit({"k": dict(o, readers={"alice": 1})}, now=1))
+    (['k'], [])
+    >>> g.due(now=40)["k"]["reads"]
+    1
+    """
+
+    def __init__(self, flush_s: float = 30.0, max_assets: int = 100_000):
+        self.flush_s = flush_s
+        self.max_assets = max_assets
+        self._known: dict[str, tuple[Any, frozenset]] = {}  # key → (grade level/entity, readers) sent
+        self._pending: dict[str, tuple[float, dict]] = {}
+
+    def admit(self, batch: dict[str, dict], now: float) -> dict[str, dict]:
+        send: dict[str, dict] = {}
+        for key, obs in batch.items():
+            grade = (obs.get("entity"), (obs.get("grade") or {}).get("level"))
+            sent = self._known.get(key)
+            if sent is None or (obs.get("grade") and grade != sent[0]) or not set(obs["readers"]) <= sent[1]:
+                held = self._pending.pop(key, None)
+                if held:
+                    obs = combine(held[1], obs)
+                send[key] = obs
+                readers = frozenset(obs["readers"]) | (sent[1] if sent else frozenset())
+                self._known[key] = (grade if obs.get("grade") or sent is None else sent[0], readers)
+            elif key in self._pending:
+                since, held = self._pending[key]
+                self._pending[key] = (since, combine(held, obs))
+            else:
+                self._pending[key] = (now, obs)
+        if len(self._known) > self.max_assets:  # forget the oldest: they are re-sent once, harmlessly
+            for k in list(self._known)[: len(self._known) - self.max_assets]:
+                del self._known[k]
+        return send
+
+    def due(self, now: float, everything: bool = False) -> dict[str, dict]:
+        """Pooled evidence that has waited ``flush_s`` (or all of it, on shutdown)."""
+        out = {k: obs for k, (since, obs) in self._pending.items() if everything or now - since >= self.flush_s}
+        for k in out:
+            del self._pending[k]
+        return out
 
 
 def _better(new: dict[str, Any], old: dict[str, Any]) -> bool:

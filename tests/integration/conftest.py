@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from connectors.kafka_admin import contract_topics, ensure_topics
 from connectors.local import LocalStack, free_port
 from connectors.settings import Settings
+from connectors.tansu import TansuBroker
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.25, what: str = ""):
@@ -52,6 +53,15 @@ def stack(tmp_path_factory) -> Settings:
     local.up()
     yield s
     local.down()
+
+
+@pytest.fixture
+def tansu(tmp_path):
+    """A Tansu broker (the second Kafka implementation) for one test; it keeps data in memory."""
+    broker = TansuBroker(free_port(), tmp_path / "tansu.log")
+    broker.start()
+    yield broker
+    broker.stop()
 
 
 def scoped(base: Settings, name: str, **overrides) -> Settings:
@@ -181,21 +191,7 @@ def es_ids(s: Settings, family: str = "audit") -> list[str]:
 
 def read_topic(s: Settings, name: str, n: int, timeout: float = 60) -> list[dict]:
     """Read ``n`` JSON records from a topic by ``assign()`` (no group join), from the beginning."""
-    topic = s.topic(name)
-    c = Consumer({**s.confluent_config(), "group.id": "reader", "enable.auto.commit": False})
-    try:
-        parts = c.list_topics(topic, timeout=10).topics[topic].partitions
-        c.assign([TopicPartition(topic, p, 0) for p in parts])
-        out: list[dict] = []
-        deadline = time.monotonic() + timeout
-        while len(out) < n and time.monotonic() < deadline:
-            msg = c.poll(0.5)
-            if msg is None or msg.error():
-                continue
-            out.append(orjson.loads(msg.value()))
-        return out
-    finally:
-        c.close()
+    return drain_topic(s, name, n, timeout=timeout, settle=0)
 
 
 def drain_topic(s: Settings, name: str, expect: int, timeout: float = 60, settle: float = 2.0) -> list[dict]:

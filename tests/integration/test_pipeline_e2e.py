@@ -18,7 +18,6 @@ import pytest
 
 from connectors.local import noida_binary
 from connectors.sources.simulator import Simulator
-from connectors.tansu import TansuBroker
 from schemas.codec import encode_avro, encode_json
 from schemas.normalize import normalize
 from schemas.registry import SchemaRegistry
@@ -26,7 +25,6 @@ from tests.integration.conftest import (
     es_count,
     es_get,
     es_ids,
-    free_port,
     produce,
     raw_of,
     read_topic,
@@ -128,14 +126,6 @@ def test_core_pipeline_on_tansu(stack, tansu, workers):
     settings = scoped(stack.model_copy(update={"kafka": tansu.bootstrap}), "tansu")
     # Tansu holds group joins for ~half the session timeout and every fetch for the full wait.
     run_core_scenario(settings, workers, n=300, seed=12, timeout=120)
-
-
-@pytest.fixture
-def tansu(tmp_path):
-    broker = TansuBroker(free_port(), tmp_path / "tansu.log")
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 def test_sigkill_mid_stream_loses_and_duplicates_nothing(stack, tansu, workers):
