@@ -69,6 +69,13 @@ def wait_for_kafka(conf: dict, timeout: float = 15) -> None:
 TOPIC_CONFIG = {"max.message.bytes": str(8 * 1024 * 1024)}
 
 
+def _config_for(name: str) -> dict[str, str]:
+    # State topics keep the latest value per key forever (a risk level, like a table changelog).
+    if name.endswith(TOPICS["risk_levels"]):
+        return {**TOPIC_CONFIG, "cleanup.policy": "compact"}
+    return TOPIC_CONFIG
+
+
 def ensure_topics(
     conf: dict,
     names: list[str],
@@ -98,7 +105,7 @@ def ensure_topics(
     created: list[str] = []
     if missing:
         futures = admin.create_topics(
-            [NewTopic(n, partitions, replication, config=config or TOPIC_CONFIG) for n in missing],
+            [NewTopic(n, partitions, replication, config=config or _config_for(n)) for n in missing],
             operation_timeout=timeout,
             request_timeout=timeout,
         )

@@ -31,6 +31,9 @@ TOPICS = {
     # Internal: per-batch asset evidence, keyed by asset so the catalogue table is partitioned by
     # asset (one message per asset per batch, not per event).
     "asset_observations": "assets.observations",
+    # Subjects' current risk levels (compacted, keyed by user): read by every worker into a
+    # global table; written by `parasol risk set` and, later, the baseline and rule stages.
+    "risk_levels": "risk.levels",
 }
 
 #: Contract index families (CONTRACT.md), without the prefix.
@@ -84,6 +87,15 @@ class Settings(BaseSettings):
         None, description="Avro schema ids: a JSON registry file path or a Schema Registry URL"
     )
     output_format: Literal["json", "avro"] = "json"
+    # --- masking ---------------------------------------------------------------------------------
+    policy_file: Path | None = Field(None, description="masking policy YAML (default: the packaged one)")
+    masking_keys: SecretStr | None = Field(
+        None, description="masking keys 'id:base64,id2:base64' (HMAC/tokenize); default: a key file in data_dir"
+    )
+    masking_key_id: str | None = Field(None, description="id of the key new hashes/tokens use (default: the last)")
+    index_view_role: str = Field(
+        "soc_analyst", description="role as which result samples are masked before they are indexed"
+    )
     catalogue_flush_s: float = Field(
         30.0, ge=0, description="repeat asset evidence (counts, last seen) is pooled this long per worker"
     )
@@ -162,6 +174,37 @@ class Settings(BaseSettings):
         if self.kafka_ssl_keyfile:
             conf["ssl.key.location"] = str(self.kafka_ssl_keyfile)
         return conf
+
+    def masking_key_material(self) -> tuple[dict[str, bytes], str]:
+        """Masking keys by id and the id new hashes/tokens use.
+
+        From ``PARASOL_MASKING_KEYS`` (``id:base64[,id:base64…]``; rotate by appending a new key
+        and pointing ``PARASOL_MASKING_KEY_ID`` at it — old tokens still reveal with their key).
+        Without it, a random key kept in ``<data_dir>/masking.key`` (mode 0600), so pseudonyms
+        stay stable across restarts of a single-machine setup.
+        """
+        import base64
+        import os
+
+        keys: dict[str, bytes] = {}
+        if self.masking_keys is not None:
+            for part in self.masking_keys.get_secret_value().split(","):
+                kid, _, b64 = part.strip().partition(":")
+                if not kid or not b64:
+                    raise ValueError("PARASOL_MASKING_KEYS: expected 'id:base64[,id:base64…]'")
+                keys[kid] = base64.b64decode(b64)
+        else:
+            path = Path(self.data_dir).expanduser() / "masking.key"
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(base64.b64encode(os.urandom(32)))
+            keys["local"] = base64.b64decode(path.read_bytes())
+        current = self.masking_key_id or list(keys)[-1]
+        if current not in keys:
+            raise ValueError(f"PARASOL_MASKING_KEY_ID {current!r} is not among the masking keys")
+        return keys, current
 
     def es_client_kwargs(self) -> dict[str, object]:
         """Keyword arguments for ``elasticsearch.(Async)Elasticsearch`` (secrets revealed only here)."""

@@ -229,6 +229,7 @@ _COMMON: dict[str, Callable[[str, Any], Any]] = {
     "service.name": _KEYWORD,
     # Where a source connector read the event (ECS event.module, log.file.path, log.offset)
     "event.module": _lower_keyword,
+    "event.reason": _TEXT,
     "log.file.path": _TEXT,
     "log.offset": _int(0, 2**63 - 1),
 }
@@ -364,7 +365,7 @@ def normalize_db(raw: dict, max_statement_chars: int = Limits.statement_chars) -
     """Validate a DB audit event (``parasol.db.audit``)."""
 
     def required(event: dict) -> tuple[str, ...]:
-        if str(event.get("event.action")).lower() in ("login", "logout"):
+        if str(event.get("event.action")).lower() in ("login", "logout", "reveal"):
             return ("user.name",)
         return ("user.name", "db.statement")
 

@@ -206,6 +206,14 @@ async def catalogue(stream):
                 log.warning("asset document refused: %s", rej.reason)
 
 
+@app.agent(topics.risk_levels, name="parasol.risk-levels")
+async def risk_levels(stream):
+    """Risk levels published on the contract topic → the global table every worker reads."""
+    async for event in stream.events():
+        if event.message.key:
+            tables.risk[event.message.key] = event.message.value
+
+
 @app.page("/parasol/stats")
 async def stats_page(web, request):
     return web.json(stats.snapshot())

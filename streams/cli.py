@@ -115,6 +115,41 @@ def cmd_tail(args: argparse.Namespace) -> int:
     return 0
 
 
+RISK_LEVELS = ("low", "medium", "high", "critical")
+
+
+def cmd_risk(args: argparse.Namespace) -> int:
+    """Set a subject's risk level (read by masking decisions on every worker)."""
+    import getpass
+    from datetime import UTC, datetime
+
+    import orjson
+    from confluent_kafka import Producer
+
+    from connectors.kafka_admin import ensure_topics
+
+    s = _settings()
+    topic = s.topic("risk_levels")
+    ensure_topics(s.confluent_config(), [topic], s.partitions)
+    record = {
+        "user": args.user,
+        "level": args.level,
+        "source": "cli",
+        "set_by": getpass.getuser(),
+        "reason": args.reason,
+        "@timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+    p = Producer({**s.confluent_config(), "enable.idempotence": True})
+    errors: list = []
+    p.produce(topic, key=args.user.encode(), value=orjson.dumps(record), on_delivery=lambda e, m: e and errors.append(e))
+    p.flush(15)
+    if errors:
+        print(f"parasol risk set: {errors[0]}", file=sys.stderr)
+        return 1
+    print(f"risk level of {args.user}: {args.level}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="parasol", description="real-time data-access monitoring")
     sub = p.add_subparsers(dest="command", required=True)
@@ -151,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--json", action="store_true", help="final summary as JSON")
     tail.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     tail.set_defaults(func=cmd_tail)
+
+    risk = sub.add_parser("risk", help="subjects' risk levels (masking gets stricter as they rise)")
+    risk_sub = risk.add_subparsers(dest="action", required=True)
+    risk_set = risk_sub.add_parser("set", help="set a user's current risk level")
+    risk_set.add_argument("user")
+    risk_set.add_argument("level", choices=RISK_LEVELS)
+    risk_set.add_argument("--reason", default=None)
+    risk_set.set_defaults(func=cmd_risk)
 
     demo = sub.add_parser("demo", help="local stack + worker + realistic traffic with a few attacks")
     demo.add_argument("--events", type=int, default=20000, help="valid events to generate")

@@ -6,7 +6,7 @@ import time
 
 from streams.app import app, settings
 
-__all__ = ["assets", "known", "KnownColumns"]
+__all__ = ["assets", "known", "risk", "KnownColumns", "risk_level_of"]
 
 #: The data-asset catalogue: asset key (``instance/db/table.column``) → orjson record
 #: (detectors.sensitive.catalogue). Partitioned like ``parasol.assets.observations``.
@@ -16,6 +16,20 @@ assets = app.Table("assets", default=None, key_type=bytes, value_type=bytes, par
 #: expand ``SELECT *``. One key per column (not a list per table): two workers adding columns of
 #: one table on different partitions can then never overwrite each other.
 known = app.GlobalTable("known-columns", default=None, key_type=bytes, value_type=bytes, partitions=settings.partitions)
+
+
+#: user → orjson ``{"level": low|medium|high|critical, ...}``, on every worker (a global table).
+#: Fed by the ``parasol.risk-levels`` agent from the contract topic ``parasol.risk.levels``, where
+#: `parasol risk set` (and later the rule and baseline stages) publish.
+risk = app.GlobalTable("risk-levels", default=None, key_type=bytes, value_type=bytes, partitions=settings.partitions)
+
+
+def risk_level_of(user: str | None) -> str | None:
+    """The subject's current risk level, or None (no level set)."""
+    import orjson
+
+    raw = risk.get(user.encode()) if user else None
+    return orjson.loads(raw).get("level") if raw else None
 
 
 class KnownColumns:

@@ -6,7 +6,7 @@ from connectors.settings import TOPICS
 from streams.app import app, settings
 from streams.processing import KINDS
 
-__all__ = ["dlq", "inputs", "observations", "outputs"]
+__all__ = ["dlq", "inputs", "observations", "outputs", "risk_levels"]
 
 
 def _topic(name: str):
@@ -18,5 +18,7 @@ inputs = {kind: _topic(name) for kind, name in KINDS.items()}
 dlq = _topic("dlq")
 #: Internal: asset evidence per batch, keyed by asset key (feeds the catalogue table).
 observations = _topic("asset_observations")
+#: Subjects' risk levels (compacted, keyed by user).
+risk_levels = _topic("risk_levels")
 #: Every contract output topic, by name (``alerts``, ``actions``, ``masking_decisions``).
 outputs = {name: _topic(name) for name in TOPICS if name in ("alerts", "actions", "masking_decisions")}

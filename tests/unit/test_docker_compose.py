@@ -94,9 +94,12 @@ def test_worker_service(compose):
 
 def test_topic_init_creates_every_contract_topic(compose):
     init = compose["services"]["topic-init"]
-    created = init["environment"]["TOPICS"].split()
     settings = Settings(_env_file=None)
+    script = "\n".join(init["command"])
+    compacted = [settings.topic("risk_levels")]  # created apart, with cleanup.policy=compact
+    created = init["environment"]["TOPICS"].split() + [t for t in compacted if f"--topic {t} " in script]
     assert sorted(created) == sorted(settings.topic(key) for key in TOPICS)
+    assert "cleanup.policy=compact" in script
     assert settings.topic_prefix == "parasol."
     script = "\n".join(init["command"])
     assert "--create" in script and "--if-not-exists" in script and "$$TOPICS" in script
