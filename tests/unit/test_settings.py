@@ -17,6 +17,7 @@ def test_contract_defaults(monkeypatch):
         "parasol.db.audit", "parasol.api.access", "parasol.masking.requests",
         "parasol.masking.decisions", "parasol.alerts", "parasol.actions", "parasol.dlq",
         "parasol.assets.observations",  # internal: the asset catalogue's partitioning
+        "parasol.risk.levels",
     }
     assert s.index_pattern("audit") == "parasol-audit*"
 
