@@ -244,6 +244,8 @@ class Understand:
                 text = text.replace(lit, MASK)
             db["statement"] = text
             p.setdefault("masked", []).append("db.statement")
+        # Server errors quote values ("Key (id_card)=(110101…) already exists").
+        entities += self._cut_text(event, ("db", "error"), db.get("error"), sep="()=,\"' ")
         self._summary(event, assets, values, entities)
 
     # -- API --------------------------------------------------------------------------------
@@ -259,5 +261,21 @@ class Understand:
         p["columns"] = columns
         lineage = {k: frozenset({f"{route}.{k}"}) for k in samples}
         assets, values = self._judge(columns, samples, lineage)
-        entities, _ = self._literal_findings([event["url"].get("query", "")] if event["url"].get("query") else [])
+        entities = self._cut_text(event, ("url", "query"), event["url"].get("query"), sep="&=")
+        entities += self._cut_text(event, ("url", "path"), event["url"].get("path"), sep="/")
         self._summary(event, assets, values, entities)
+
+    def _cut_text(self, event: dict, path: tuple[str, str], text: str | None, sep: str) -> list[str]:
+        """Recognised values inside a path, query string or error text are cut out (``***``)."""
+        if not text:
+            return []
+        parts = [text]
+        for ch in sep:
+            parts = [q for p in parts for q in p.split(ch)]
+        entities, cut = self._literal_findings(p for p in parts if p)
+        if cut:
+            for lit in sorted(cut, key=len, reverse=True):
+                text = text.replace(lit, MASK)
+            event[path[0]][path[1]] = text
+            event.setdefault("parasol", {}).setdefault("masked", []).append(".".join(path))
+        return entities

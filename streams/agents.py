@@ -17,10 +17,14 @@ from elasticsearch import AsyncElasticsearch
 
 from connectors.sinks.elasticsearch import BulkIndexer
 from connectors.sinks.templates import ensure_templates
+from detectors.masking.engine import MaskingEngine, hint_classifier
+from detectors.masking.keys import Keyring
+from detectors.masking.model import Resource, Subject
+from detectors.masking.policy import load_policy
+from detectors.masking.stage import MaskSamples
 from detectors.pipeline import Enricher
-from detectors.redaction import redact_samples
 from detectors.sensitive.catalogue import EvidenceGate, aggregate, asset_document, merge
-from detectors.understand import Understand
+from detectors.understand import Understand, asset_key
 from schemas.codec import encode_avro
 from schemas.registry import SchemaRegistry
 from streams import tables, topics
@@ -33,11 +37,31 @@ log = logging.getLogger("parasol.worker")
 
 stats = Stats()
 registry = SchemaRegistry.load(settings.schema_registry)
+
+
+_by_name = hint_classifier()
+
+
+def _classify(instance: str | None, db: str | None, column: str) -> Resource | None:
+    """A column's classification from the catalogue (the global table), else by its name."""
+    raw = tables.known.get(asset_key(instance, db, column).encode())
+    c = orjson.loads(raw) if raw and raw != b"1" else None
+    if not c or not c.get("level"):
+        return _by_name(instance, db, column)
+    table, _, col = column.rpartition(".")
+    return Resource(instance, db, table, col, entity=c.get("entity"), category=c.get("category"), level=c.get("level"))
+
+
+keys, current_key = settings.masking_key_material()
+masking_engine = MaskingEngine(load_policy(settings.policy_file), Keyring(keys, current_key), classify=_classify)
 processor = Processor(
     settings,
     registry=registry,
     stats=stats,
-    enricher=Enricher((Understand(known_columns=tables.KnownColumns()), redact_samples)),
+    enricher=Enricher((
+        Understand(known_columns=tables.KnownColumns()),
+        MaskSamples(masking_engine, Subject("parasol-indexer", (settings.index_view_role,))),
+    )),
 )
 
 _es: AsyncElasticsearch | None = None
@@ -194,8 +218,10 @@ async def catalogue(stream):
             old = tables.assets.get(key)
             record, changed = merge(orjson.loads(old) if old else None, orjson.loads(event.message.value))
             tables.assets[key] = orjson.dumps(record)
-            if old is None:
-                tables.known[key] = b"1"
+            if changed:  # new or re-graded: every worker's masking and SELECT * learn it
+                known = {k: record[k] for k in ("entity", "category", "level")}
+                if old is None or orjson.loads(tables.known.get(key) or b"{}") != known:
+                    tables.known[key] = orjson.dumps(known)
             if changed:
                 doc_id, doc = asset_document(record)
                 sink.add(settings.index("assets"), doc_id, doc)
@@ -204,6 +230,41 @@ async def catalogue(stream):
             stats.assets_indexed += result.indexed
             for rej in result.rejected:
                 log.warning("asset document refused: %s", rej.reason)
+
+
+_known_size = -1
+
+
+@app.timer(interval=5.0)
+async def refresh_masking() -> None:
+    """Decisions are cached per column classification: forget them when the catalogue grew."""
+    global _known_size
+    if len(tables.known) != _known_size:
+        _known_size = len(tables.known)
+        masking_engine.clear()
+
+
+@app.agent(topics.masking_requests, name="parasol.masking")
+async def masking(stream):
+    """Masking requests → decisions, keyed by ``request_id``; one at a time (latency matters)."""
+    out = topics.outputs["masking_decisions"]
+    async for event in stream.events():
+        msg = event.message
+        try:
+            request = orjson.loads(msg.value)
+            user = request.get("user", {}).get("name") if isinstance(request.get("user"), dict) else request.get("user.name")
+            level = tables.risk_level_of(user)
+            decision = masking_engine.decide_request(request, risk_level=level)
+            decision["risk_level"] = level
+        except Exception as exc:  # noqa: BLE001 - a bad request is answered and dead-lettered
+            stats.dead["bad_masking_request"] += 1
+            await topics.dlq.send(key=msg.key, value=orjson.dumps(dead_letter_record(
+                msg.value, "bad_masking_request", type(exc).__name__, str(exc),
+                topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key)))
+            rid = msg.key.decode("utf-8", "replace") if msg.key else None
+            decision = {"request_id": rid, "error": f"{type(exc).__name__}: {exc}"[:500], "columns": []}
+        stats.masking_decisions += 1
+        await out.send(key=(decision.get("request_id") or "").encode(), value=orjson.dumps(decision))
 
 
 @app.agent(topics.risk_levels, name="parasol.risk-levels")

@@ -47,6 +47,7 @@ class Stats:
         self.es_retries = 0
         self.es_bulk_requests = 0
         self.assets_indexed = 0
+        self.masking_decisions = 0
         self.started = time.time()
 
     def snapshot(self) -> dict:
@@ -68,6 +69,7 @@ class Stats:
             "es_retries": self.es_retries,
             "es_bulk_requests": self.es_bulk_requests,
             "assets_indexed": self.assets_indexed,
+            "masking_decisions": self.masking_decisions,
             "uptime_s": round(time.time() - self.started, 1),
         }
 
