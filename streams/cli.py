@@ -195,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     risk_set.add_argument("--reason", default=None)
     risk_set.set_defaults(func=cmd_risk)
 
+    from streams.masking_cli import add_commands
+
+    add_commands(sub)
+
     demo = sub.add_parser("demo", help="local stack + worker + realistic traffic with a few attacks")
     demo.add_argument("--events", type=int, default=20000, help="valid events to generate")
     demo.add_argument("--seed", type=int, default=None, help="traffic seed (default: from the clock)")
