@@ -50,8 +50,34 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from streams.agents import app, settings
 
+    class Worker(faust.Worker):
+        """A Faust worker that cannot hang on SIGTERM: a stop that takes longer than
+        ``PARASOL_SHUTDOWN_TIMEOUT_S`` (seen: aiokafka's consumer thread during a rebalance) ends
+        the process. Nothing is lost: offsets are only committed after Elasticsearch (or the
+        dead-letter topic) has every event, so the next worker re-reads the rest."""
+
+        def _exit_after(self, seconds: float) -> None:
+            import logging
+            import threading
+            import time
+
+            def watchdog() -> None:
+                time.sleep(seconds)
+                logging.getLogger("parasol.worker").warning("stop took over %.0fs: exiting now", seconds)
+                os._exit(3)
+
+            threading.Thread(target=watchdog, name="shutdown-watchdog", daemon=True).start()
+
+        def _on_sigterm(self) -> None:
+            self._exit_after(settings.shutdown_timeout_s)
+            super()._on_sigterm()
+
+        def _on_sigint(self) -> None:
+            self._exit_after(settings.shutdown_timeout_s)
+            super()._on_sigint()
+
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
-    worker = faust.Worker(app, loglevel=args.loglevel or settings.log_level)
+    worker = Worker(app, loglevel=args.loglevel or settings.log_level)
     worker.execute_from_commandline()
     return 0
 
