@@ -274,7 +274,7 @@ def run_demo(events: int = 20000, keep: bool = False, seed: int | None = None) -
         for level in sorted(assets_by_level, key=_LEVEL_ORDER.get):
             print(f"  {level:<10}     " + ", ".join(assets_by_level[level]))
     if aggs:
-        print("personal data    result samples redacted before indexing: "
+        print("personal data    masked by the policy (as soc_analyst) or cut before indexing: "
               + (", ".join(f"{k}: {v:,}" for k, v in masked.items()) or "none"))
     if labels:
         print("attacks in traffic  " + ", ".join(f"{k}: {v}" for k, v in sorted(labels.items()))
