@@ -104,7 +104,7 @@ class _Group:
 
 @dataclass
 class MariaDbAuditParser:
-    """``server_audit`` file log parser (``--source mariadb``)."""
+    """``server_audit`` file log parser (``parasol tail mariadb``)."""
 
     options: SourceOptions = field(default_factory=SourceOptions)
     name = "mariadb"

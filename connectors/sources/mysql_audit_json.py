@@ -102,7 +102,7 @@ class _Group:
 
 @dataclass
 class MySqlAuditJsonParser:
-    """MySQL Enterprise / Percona audit JSON parser (``--source mysql-json``)."""
+    """MySQL Enterprise / Percona audit JSON parser (``parasol tail mysql-json``)."""
 
     options: SourceOptions = field(default_factory=SourceOptions)
     name = "mysql-json"
