@@ -65,7 +65,10 @@ class MaskingClient:
         self.requests_topic = settings.topic("masking_requests")
         self.decisions_topic = settings.topic("masking_decisions")
         conf = settings.confluent_config()
-        self._producer = Producer({**conf, "linger.ms": 0, "enable.idempotence": True})
+        # Not idempotent: a duplicated request only yields a duplicated decision, which the
+        # client ignores, and an idempotent producer waits for a producer id before its first
+        # send (~0.5 s), which would fail the first request of a short timeout.
+        self._producer = Producer({**conf, "linger.ms": 0})
         self._consumer = Consumer({
             **conf,
             "group.id": f"parasol-masking-client-{uuid.uuid4().hex[:8]}",  # never joins: assign() only
@@ -133,8 +136,7 @@ class MaskingClient:
         with self._lock:
             self._waiting[request["request_id"]] = fut
         self._producer.produce(self.requests_topic, key=request["request_id"].encode(), value=orjson.dumps(request))
-        self._producer.poll(0)
-        self._producer.flush(self.timeout_s)
+        self._producer.poll(0)  # serve delivery callbacks; never block the caller on other requests
         return fut
 
     def decide(self, timeout_s: float | None = None, **request_fields) -> dict:
