@@ -6,6 +6,7 @@ pipeline leans on the Kafka protocol, not on one server's quirks.
 
 from __future__ import annotations
 
+import re
 import signal
 import struct
 import subprocess
@@ -199,7 +200,17 @@ def test_two_workers_share_the_partitions(stack, tansu, workers):
                       partitions=4, batch_size=100)
     by_kind, expected = valid_messages(3000, seed=41)
     a = workers(settings, name="a", timeout=90)
+    # Scale out as an operator does: the second worker joins a group that has settled. (Two
+    # joins racing on Tansu were seen to both land in generation 0, splitting nothing.)
+    wait_for(lambda: "Worker ready" in a.log_path.read_text(errors="replace"), 90, what="worker a ready")
     b = workers(settings, name="b", timeout=90)
+
+    def settled():  # both ready in one generation after the rebalance b's join caused
+        logs = [w.log_path.read_text(errors="replace") for w in (a, b)]
+        gens = [re.findall(r"Joined group .* \(generation (\d+)\)", text) for text in logs]
+        return all("Worker ready" in t for t in logs) and all(gens) and gens[0][-1] == gens[1][-1]
+
+    wait_for(settled, 120, what="both workers in one generation")
     for kind, msgs in by_kind.items():
         produce(settings, kind, msgs)
     wait_for(lambda: es_count(settings) >= len(expected), 240, what="both workers done")
