@@ -109,7 +109,6 @@ from pathlib import Path
 import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from connectors.kafka_admin import contract_topics, ensure_topics
 from connectors.local import LocalStack, free_port
 from connectors.settings import Settings
 from connectors.sources.simulator import DEFAULT_START, Simulator
@@ -125,7 +124,9 @@ from throughput import (  # noqa: E402
     cleanup,
     cpu_seconds,
     proc_status_kb,
+    scoped,
     settings_env,
+    stack_settings,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -360,26 +361,6 @@ def print_inprocess(r: dict) -> None:
 
 
 # --- 2. through Kafka -----------------------------------------------------------------------------
-
-
-def stack_settings(data_dir: Path, partitions: int) -> Settings:
-    return Settings(
-        _env_file=None,
-        kafka=f"127.0.0.1:{free_port()}",
-        es=f"http://127.0.0.1:{free_port()}",
-        data_dir=data_dir,
-        partitions=partitions,
-    )
-
-
-def scoped(base: Settings, name: str, run: int) -> Settings:
-    """Settings with fresh topics (created here), indices and consumer group."""
-    tag = f"bench-mask-{name}-r{run}-{uuid.uuid4().hex[:6]}"
-    s = base.model_copy(
-        update={"topic_prefix": f"{tag}.", "index_prefix": f"{tag}-", "group": f"{tag}-group"}
-    )
-    ensure_topics(s.confluent_config(), contract_topics(s), s.partitions)
-    return s
 
 
 class Receiver:
@@ -658,7 +639,7 @@ def capacity(s: Settings, w: WorkerProc, bodies: list[str], n: int, noida_pid: i
 def run_latency(base: Settings, name: str, run: int, args, pool: list[dict], log_dir: Path,
                 noida_pid: int | None, backoff_ms: float | None) -> dict:
     """One contender: fresh scope, start it, probe it, drive the phases, collect (module doc)."""
-    s = scoped(base, name, run)
+    s = scoped(base, f"mask-{name}", run)
     tag = uuid.uuid4().hex[:6]
     phases = [{"name": "warmup", "rate": WARMUP_RATE, "n": len(pool)}] + [
         {"name": f"{rate}/s", "rate": rate, "n": int(rate * args.seconds)} for rate in args.rates

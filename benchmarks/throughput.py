@@ -235,7 +235,7 @@ def poll_until(fetch: Callable[[], object], done: Callable[[object], bool], dead
 # --- the embedded stack and per-run scoping -------------------------------------------------------
 
 
-def stack_settings(data_dir: Path, partitions: int, batch_size: int,
+def stack_settings(data_dir: Path, partitions: int, batch_size: int = 1000,
                    empty_fetch_backoff_ms: float | None = None) -> Settings:
     extra = {} if empty_fetch_backoff_ms is None else {
         "kafka_empty_fetch_backoff_ms": empty_fetch_backoff_ms}
