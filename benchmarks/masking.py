@@ -34,7 +34,7 @@ name/statement``). PostgreSQL and MySQL statements, literals rendered.
         one real ``parasol worker`` process (``python -m streams.cli worker --loglevel info``,
         as ``throughput.py`` starts it; info is the default level, and at ``warning`` Faust's
         progress spinner sets the root logger to DEBUG, so every aiokafka/Faust ``log.debug``
-        builds a record: ~8% of the worker's CPU here) whose ``masking`` agent reads
+        builds a record: ~8% of the worker's CPU here) whose masking server thread reads
         ``parasol.masking.requests``
         and answers on ``parasol.masking.decisions`` keyed by ``request_id``; once per value of
         ``--backoffs`` (``PARASOL_KAFKA_EMPTY_FETCH_BACKOFF_MS``, the worker's pause after an

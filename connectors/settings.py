@@ -176,6 +176,28 @@ class Settings(BaseSettings):
             conf["ssl.key.location"] = str(self.kafka_ssl_keyfile)
         return conf
 
+    def ssl_context(self):
+        """TLS context for Python Kafka clients (aiokafka, Faust), or None without TLS."""
+        if self.kafka_security_protocol not in ("SSL", "SASL_SSL"):
+            return None
+        import ssl
+
+        context = ssl.create_default_context(cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None)
+        if self.kafka_ssl_certfile:
+            context.load_cert_chain(str(self.kafka_ssl_certfile), str(self.kafka_ssl_keyfile or "") or None)
+        return context
+
+    def aiokafka_config(self) -> dict[str, object]:
+        """aiokafka client keyword arguments (security included, secrets revealed only here)."""
+        kw: dict[str, object] = {"bootstrap_servers": self.kafka, "security_protocol": self.kafka_security_protocol}
+        if self.kafka_security_protocol in ("SSL", "SASL_SSL"):
+            kw["ssl_context"] = self.ssl_context()
+        if self.kafka_security_protocol.startswith("SASL"):
+            kw["sasl_mechanism"] = self.kafka_sasl_mechanism or "PLAIN"
+            kw["sasl_plain_username"] = self.kafka_sasl_username
+            kw["sasl_plain_password"] = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+        return kw
+
     def masking_key_material(self) -> tuple[dict[str, bytes], str]:
         """Masking keys by id and the id new hashes/tokens use.
 

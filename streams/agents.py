@@ -29,6 +29,7 @@ from schemas.codec import encode_avro
 from schemas.registry import SchemaRegistry
 from streams import tables, topics
 from streams.app import app, settings
+from streams.masking_server import MaskingServer
 from streams.processing import Processor, Rejected, Stats, dead_letter_record
 
 __all__ = ["app", "stats"]
@@ -244,27 +245,44 @@ async def refresh_masking() -> None:
         masking_engine.clear()
 
 
-@app.agent(topics.masking_requests, name="parasol.masking")
-async def masking(stream):
-    """Masking requests → decisions, keyed by ``request_id``; one at a time (latency matters)."""
-    out = topics.outputs["masking_decisions"]
-    async for event in stream.events():
-        msg = event.message
-        try:
-            request = orjson.loads(msg.value)
-            user = request.get("user", {}).get("name") if isinstance(request.get("user"), dict) else request.get("user.name")
-            level = tables.risk_level_of(user)
-            decision = masking_engine.decide_request(request, risk_level=level)
-            decision["risk_level"] = level
-        except Exception as exc:  # noqa: BLE001 - a bad request is answered and dead-lettered
-            stats.dead["bad_masking_request"] += 1
-            await topics.dlq.send(key=msg.key, value=orjson.dumps(dead_letter_record(
-                msg.value, "bad_masking_request", type(exc).__name__, str(exc),
-                topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key)))
-            rid = msg.key.decode("utf-8", "replace") if msg.key else None
-            decision = {"request_id": rid, "error": f"{type(exc).__name__}: {exc}"[:500], "columns": []}
-        stats.masking_decisions += 1
-        await out.send(key=(decision.get("request_id") or "").encode(), value=orjson.dumps(decision))
+#: The masking server's own engine: its caches are mutated only by the server's thread.
+server_engine = MaskingEngine(masking_engine.policy, masking_engine.keyring, classify=_classify)
+_server_known_size = -1
+
+
+def _decide(request: dict) -> dict:
+    """One decision, in the masking server's thread."""
+    global _server_known_size
+    if len(tables.known) != _server_known_size:  # the catalogue grew: classifications may differ
+        _server_known_size = len(tables.known)
+        server_engine.clear()
+    user = request.get("user", {}).get("name") if isinstance(request.get("user"), dict) else request.get("user.name")
+    level = tables.risk_level_of(user)
+    decision = server_engine.decide_request(request, risk_level=level)
+    decision["risk_level"] = level
+    return decision
+
+
+def _count_decision() -> None:
+    stats.masking_decisions += 1
+
+
+def _count_dead(reason: str) -> None:
+    stats.dead[reason] += 1
+
+
+masking_server = MaskingServer(settings, _decide, on_decision=_count_decision, on_dead=_count_dead)
+
+
+@app.task
+async def start_masking_server() -> None:
+    """Requests → decisions in a thread of this process (streams/masking_server.py says why)."""
+    masking_server.start()
+
+
+@app.on_before_shutdown.connect
+def _stop_masking_server(app, **kwargs) -> None:
+    masking_server.stop()
 
 
 @app.agent(topics.risk_levels, name="parasol.risk-levels")
@@ -282,4 +300,6 @@ async def stats_page(web, request):
 
 @app.page("/parasol/health")
 async def health_page(web, request):
-    return web.json({"status": "ok"})
+    masking = "serving" if masking_server.alive else ("failed" if masking_server.failed else "stopped")
+    return web.json({"status": "ok" if masking_server.alive else "degraded", "masking_server": masking},
+                    status=200 if masking_server.alive else 503)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
-
 import faust
 
 from connectors.settings import Settings
@@ -13,11 +11,7 @@ __all__ = ["build_app", "app", "settings"]
 
 
 def _credentials(s: Settings) -> faust.auth.Credentials | None:
-    context = None
-    if s.kafka_security_protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(cafile=str(s.kafka_ssl_cafile) if s.kafka_ssl_cafile else None)
-        if s.kafka_ssl_certfile:
-            context.load_cert_chain(str(s.kafka_ssl_certfile), str(s.kafka_ssl_keyfile or "") or None)
+    context = s.ssl_context()
     if s.kafka_security_protocol.startswith("SASL"):
         return faust.SASLCredentials(
             username=s.kafka_sasl_username,

@@ -8,7 +8,7 @@ import sys
 import time
 
 from connectors.masking_client import MaskingClient
-from tests.integration.conftest import scoped, settings_env, wait_for
+from tests.integration.conftest import raw_of, read_topic, scoped, settings_env, wait_for
 
 STATEMENT = "SELECT c.name, lower(c.mobile) AS m, c.level FROM crm.customers c WHERE c.id_card LIKE '3301%'"
 
@@ -63,3 +63,28 @@ def test_request_reply_risk_adaptive_and_client_timeout(stack, workers, tmp_path
             waited = time.perf_counter() - t0
         assert d["fallback"]["fail"] == fail and [c["action"] for c in d["columns"]] == [action]
         assert 0.25 <= waited < 2.0
+
+
+def test_bad_request_is_answered_and_dead_lettered(stack, workers):
+    """A request that is not JSON gets an error decision under its key, a dead letter, a count;
+    the server keeps serving and the health endpoint says so."""
+    import urllib.request
+
+    import orjson
+    from confluent_kafka import Producer
+
+    s = scoped(stack, "masking-bad")
+    w = workers(s)
+    p = Producer(s.confluent_config())
+    p.produce(s.topic("masking_requests"), b"{not json", b"bad-1")
+    assert p.flush(30) == 0
+    decisions = read_topic(s, "masking_decisions", 1)
+    assert decisions[0]["request_id"] == "bad-1" and decisions[0]["columns"] == []
+    assert decisions[0]["error"].startswith("JSONDecodeError")
+    dead = read_topic(s, "dlq", 1)
+    assert dead[0]["reason"] == "bad_masking_request" and raw_of(dead[0]) == b"{not json"
+    wait_for(lambda: w.stats()["dead_letters"].get("bad_masking_request") == 1, 30, what="the dead-letter count")
+    with MaskingClient(s, timeout_s=15) as client:
+        assert "fallback" not in _ask(client, "susan", ["support"])
+    with urllib.request.urlopen(f"http://127.0.0.1:{w.port}/parasol/health", timeout=2) as r:
+        assert orjson.loads(r.read())["masking_server"] == "serving"
