@@ -69,14 +69,19 @@ class BulkIndexer:
         self.max_backoff_s = max_backoff_s
         self.on_retry = on_retry
         self._sleep = sleep
-        self._buffer: list[tuple[str, str, bytes, Any]] = []
+        self._buffer: list[tuple[str, str, bytes, Any, bytes]] = []  # index, id, body, tag, op
 
     def __len__(self) -> int:
         return len(self._buffer)
 
     def add(self, index: str, doc_id: str, doc: dict | bytes, tag: Any = None) -> None:
         body = doc if isinstance(doc, bytes) else orjson.dumps(doc)
-        self._buffer.append((index, doc_id, body, tag))
+        self._buffer.append((index, doc_id, body, tag, b"index"))
+
+    def upsert(self, index: str, doc_id: str, doc: dict, tag: Any = None) -> None:
+        """Merge ``doc`` into the document (created if absent): fields others set stay, e.g. an
+        analyst's verdict on an alert the worker updates with a new suppressed count."""
+        self._buffer.append((index, doc_id, orjson.dumps({"doc": doc, "doc_as_upsert": True}), tag, b"update"))
 
     async def flush(self) -> FlushResult:
         """Write everything buffered; retry transient failures until acknowledged."""
@@ -89,7 +94,7 @@ class BulkIndexer:
 
     def _chunk(self, docs: list) -> tuple[list, list]:
         size = 0
-        for i, (_, _, body, _) in enumerate(docs):
+        for i, (_, _, body, _, _) in enumerate(docs):
             size += len(body) + 128
             if size > self.max_bytes and i > 0:
                 return docs[:i], docs[i:]
@@ -99,9 +104,9 @@ class BulkIndexer:
         attempt = 0
         while docs:
             payload = b"".join(
-                b'{"index":{"_index":' + orjson.dumps(index) + b',"_id":' + orjson.dumps(doc_id)
+                b'{"' + op + b'":{"_index":' + orjson.dumps(index) + b',"_id":' + orjson.dumps(doc_id)
                 + b"}}\n" + body + b"\n"
-                for index, doc_id, body, _ in docs
+                for index, doc_id, body, _, op in docs
             )
             try:
                 # Only what we read back: a full bulk response costs both sides ~100 B per item.
@@ -121,7 +126,7 @@ class BulkIndexer:
                 return
             retry = []
             for item, doc in zip(resp["items"], docs):
-                op = item.get("index") or next(iter(item.values()))
+                op = next(iter(item.values()))
                 status = int(op.get("status", 500))
                 if status < 300:
                     result.indexed += 1

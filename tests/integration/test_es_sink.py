@@ -42,3 +42,28 @@ def test_bulk_is_idempotent_and_reports_refusals(stack):
     mapping = es_get(s, f"/{s.index('audit', '2026.11.02')}/_mapping")
     props = next(iter(mapping.values()))["mappings"]["properties"]
     assert props["source"]["properties"]["ip"]["type"] == "ip"
+
+
+def test_upsert_keeps_fields_set_by_others(stack):
+    """An alert updated by the worker (new suppressed count) keeps the analyst's verdict."""
+    s = scoped(stack, "sink-upsert")
+    index = s.index("alerts", "2026.11")
+
+    async def write(doc: dict) -> int:
+        es = AsyncElasticsearch(**s.es_client_kwargs())
+        try:
+            await ensure_templates(es, s.index_prefix)
+            sink = BulkIndexer(es)
+            sink.upsert(index, "a1", doc)
+            return (await sink.flush()).indexed
+        finally:
+            await es.close()
+
+    base = {"@timestamp": "2026-11-02T08:00:00.000Z", "alert": {"id": "a1"}, "parasol": {"alert": {"suppressed": 0}}}
+    assert asyncio.run(write(base)) == 1
+    es_get(s, f"/{index}/_update/a1", {"doc": {"parasol": {"alert": {"status": "closed", "verdict": "true_positive"}}}})
+    assert asyncio.run(write({**base, "parasol": {"alert": {"suppressed": 4}}})) == 1
+    es_get(s, f"/{index}/_refresh", {})
+    src = es_get(s, f"/{index}/_doc/a1")["_source"]
+    assert src["parasol"]["alert"] == {"suppressed": 4, "status": "closed", "verdict": "true_positive"}
+    assert es_count(s, "alerts") == 1
