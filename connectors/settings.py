@@ -34,6 +34,9 @@ TOPICS = {
     # Subjects' current risk levels (compacted, keyed by user): read by every worker into a
     # global table; written by `parasol risk set` and, later, the baseline and rule stages.
     "risk_levels": "risk.levels",
+    # Analysts' verdicts on alerts (`parasol alerts close`), keyed by user.name like the inputs,
+    # so a verdict reaches the worker that holds that user's rule and baseline state.
+    "alert_feedback": "alerts.feedback",
 }
 
 #: Contract index families (CONTRACT.md), without the prefix.
