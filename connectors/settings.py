@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     catalogue_flush_s: float = Field(
         30.0, ge=0, description="repeat asset evidence (counts, last seen) is pooled this long per worker"
     )
+    entity_index_every_s: float = Field(
+        30.0, ge=0, description="an entity's parasol-entities document is refreshed at most this often"
+    )
+    webhook_url: str | None = Field(None, description="POST new alerts here (SOAR / IM), with retries")
+    webhook_token: SecretStr | None = Field(None, description="bearer token for the webhook")
+    webhook_min_severity: Literal["low", "medium", "high", "critical"] = "high"
 
     # --- worker / local stack ------------------------------------------------------------------
     web_port: int = Field(6066, description="Faust web port of a worker (0 disables it)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 
 import orjson
@@ -30,7 +31,9 @@ from schemas.registry import SchemaRegistry
 from streams import tables, topics
 from streams.app import app, settings
 from streams.masking_server import MaskingServer
+from streams.judge import Judge, Outputs, Verdict
 from streams.processing import Processor, Rejected, Stats, dead_letter_record
+from schemas.dead_letter import rfc3339_now
 
 __all__ = ["app", "stats"]
 
@@ -113,10 +116,16 @@ async def _dead_letter(batch: list[tuple[object, Rejected]]) -> None:
 def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Rejected]]:
     """Run the stages on a batch: documents go into ``sink``, rejections are returned."""
     processor.take_observations()  # evidence belongs to the batch that produced it
+    _sync_exceptions()
     rejected: list[tuple[object, Rejected]] = []
+    clock = time.perf_counter
     for event in events:
         try:
             index, doc_id, doc = processor.process(kind, event.message.value)
+            t0 = clock()
+            judge.on_event(doc, str(event.message.partition))
+            stats.stage_seconds["judge"] += clock() - t0
+            stats.stage_events["judge"] += 1
         except Rejected as rej:
             rejected.append((event, rej))
             continue
@@ -126,6 +135,71 @@ def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Re
             continue
         sink.add(index, doc_id, doc, tag=event)
     return rejected
+
+
+judge = Judge(tables.state, entity_every_s=settings.entity_index_every_s)
+
+
+def _stage_outputs(stream, events: list, sink: BulkIndexer) -> Outputs:
+    """The judge's outputs for this batch: state written to the table now (through each
+    partition's changelog), alert and entity documents into ``sink``; the rest is sent later."""
+    by_partition = {str(e.message.partition): e for e in events}
+    out = judge.take()
+    for pid, key, value in out.writes:
+        event = by_partition.get(pid)
+        if event is None:  # no event of that partition in this batch: keep it for the next
+            judge.out.writes.append((pid, key, value))
+            continue
+        stream._set_current_event(event)
+        if value is None:
+            tables.state.pop(key.encode(), None)
+        else:
+            tables.state[key.encode()] = value
+    created = rfc3339_now()
+    for alert in out.alerts:
+        if not (alert.get("parasol", {}).get("alert", {}).get("revision") or 0):
+            alert.setdefault("event", {})["created"] = created
+        start = (alert.get("event") or {}).get("start") or alert["@timestamp"]
+        sink.upsert(settings.index("alerts", f"{start[:4]}.{start[5:7]}"), alert["alert"]["id"], alert)
+    for key, doc in out.entities.items():
+        doc["event"] = {"kind": "state", "ingested": created}
+        sink.upsert(settings.index("entities"), key, doc)
+    return out
+
+
+async def _send_outputs(out: Outputs) -> None:
+    """Alerts, actions and risk levels to Kafka; wait until Kafka has them."""
+    futures = []
+    for alert in out.alerts:
+        futures.append(await topics.outputs["alerts"].send(
+            key=alert["alert"]["id"].encode(), value=_encode(alert, "alert"), force=True))
+    for action in out.actions:
+        futures.append(await topics.outputs["actions"].send(
+            key=(action.get("user", {}).get("name") or "").encode(), value=_encode(action, "action"), force=True))
+    for user, record in out.risk_levels.items():
+        futures.append(await topics.risk_levels.send(key=user.encode(), value=orjson.dumps(record), force=True))
+    if futures:
+        await asyncio.gather(*futures)
+    stats.alerts += len(out.alerts)
+    stats.actions += len(out.actions)
+    if out.alerts and webhook is not None:
+        fresh = [a for a in out.alerts if not (a.get("parasol", {}).get("alert", {}).get("revision") or 0)
+                 and _SEVERITY_RANK.get(a.get("risk", {}).get("severity"), 0) >= _SEVERITY_RANK[settings.webhook_min_severity]]
+        if fresh:
+            for failure in await webhook.send(fresh):
+                stats.dead["webhook_failed"] += 1
+                record = dead_letter_record(orjson.dumps(failure.alert), "webhook_failed", "WebhookFailure",
+                                            f"{failure.reason} after {failure.attempts} attempts")
+                await topics.dlq.send(key=failure.alert["alert"]["id"].encode(), value=orjson.dumps(record), force=True)
+
+
+_SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3, "critical": 4}
+webhook = None
+if settings.webhook_url:
+    from connectors.sinks.webhook import WebhookSink
+
+    webhook = WebhookSink(settings.webhook_url, secret=settings.webhook_token.get_secret_value()
+                          if settings.webhook_token else None)
 
 
 gate = EvidenceGate(flush_s=settings.catalogue_flush_s)
@@ -154,10 +228,11 @@ async def flush_evidence() -> None:
 
 
 async def write_and_ack(
-    kind: str, events: list, sink: BulkIndexer, rejected: list, observations: list[dict] | None = None
+    kind: str, events: list, sink: BulkIndexer, rejected: list, observations: list[dict] | None = None,
+    outputs: Outputs | None = None,
 ) -> None:
-    """Index a prepared batch, dead-letter what was refused, pass on the asset evidence, then ack
-    the batch to Kafka."""
+    """Index a prepared batch, dead-letter what was refused, pass on the asset evidence, send
+    alerts, actions and risk levels, then ack the batch to Kafka."""
     if len(sink):
         loop = asyncio.get_running_loop()
         t0 = loop.time()
@@ -168,10 +243,16 @@ async def write_and_ack(
         stats.es_retries += result.retries
         stats.es_bulk_requests += 1
         for rej in result.rejected:
+            if rej.tag is None:  # an alert or entity document
+                stats.dead["output_index_rejected"] += 1
+                log.warning("%s document %s refused: %s", rej.index, rej.doc_id, rej.reason)
+                continue
             rejected.append((rej.tag, Rejected("index_rejected", "IndexRejected", rej.reason)))
     await _dead_letter(rejected)
     if observations:
         await _observe(observations)
+    if outputs is not None:
+        await _send_outputs(outputs)
     for event in events:
         event.message.acked = False
         app.consumer.ack(event.message)
@@ -193,7 +274,8 @@ def _ingest_agent(kind: str):
             )
             rejected = prepare(kind, events, sink)
             observations = processor.take_observations()
-            in_flight.append(asyncio.create_task(write_and_ack(kind, events, sink, rejected, observations)))
+            outputs = _stage_outputs(stream, events, sink)
+            in_flight.append(asyncio.create_task(write_and_ack(kind, events, sink, rejected, observations, outputs)))
             # Backpressure: while writes are slow (or Elasticsearch is away) stop taking batches.
             while in_flight and (len(in_flight) > settings.bulk_in_flight or in_flight[0].done()):
                 await in_flight.popleft()
@@ -283,6 +365,43 @@ async def start_masking_server() -> None:
 @app.on_before_shutdown.connect
 def _stop_masking_server(app, **kwargs) -> None:
     masking_server.stop()
+
+
+@app.agent(topics.alert_feedback, name="parasol.feedback")
+async def feedback(stream):
+    """Analysts' verdicts → scoped rule exceptions in a global table every worker applies."""
+    async for event in stream.events():
+        msg = event.message
+        try:
+            record = orjson.loads(msg.value)
+            verdict = Verdict(alert=record, verdict=record["verdict"], analyst=record.get("by") or "",
+                              note=record.get("note"))
+            exception = Judge.exception_for(verdict)
+        except Exception as exc:  # noqa: BLE001 - a bad verdict is dead-lettered, not fatal
+            stats.dead["bad_feedback"] += 1
+            await topics.dlq.send(key=msg.key, value=orjson.dumps(dead_letter_record(
+                msg.value, "bad_feedback", type(exc).__name__, str(exc),
+                topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key)))
+            continue
+        stats.verdicts += 1
+        if exception is not None:
+            tables.exceptions[exception.id.encode()] = orjson.dumps(exception.to_dict())
+
+
+_exceptions_seen = -1
+
+
+def _sync_exceptions() -> None:
+    global _exceptions_seen
+    if len(tables.exceptions) != _exceptions_seen:
+        _exceptions_seen = len(tables.exceptions)
+        judge.set_exceptions([orjson.loads(v) for v in list(tables.exceptions.values()) if v])
+
+
+@app.on_partitions_revoked.connect
+async def _forget_partitions(app, revoked, **kwargs) -> None:
+    """Another worker takes these partitions over: it recovers their state from the table."""
+    judge.forget({str(tp.partition) for tp in revoked})
 
 
 @app.agent(topics.risk_levels, name="parasol.risk-levels")

@@ -48,6 +48,9 @@ class Stats:
         self.es_bulk_requests = 0
         self.assets_indexed = 0
         self.masking_decisions = 0
+        self.alerts = 0
+        self.actions = 0
+        self.verdicts = 0
         self.started = time.time()
 
     def snapshot(self) -> dict:
@@ -70,6 +73,9 @@ class Stats:
             "es_bulk_requests": self.es_bulk_requests,
             "assets_indexed": self.assets_indexed,
             "masking_decisions": self.masking_decisions,
+            "alerts": self.alerts,
+            "actions": self.actions,
+            "verdicts": self.verdicts,
             "uptime_s": round(time.time() - self.started, 1),
         }
 

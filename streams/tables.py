@@ -6,7 +6,7 @@ import time
 
 from streams.app import app, settings
 
-__all__ = ["assets", "known", "risk", "KnownColumns", "risk_level_of"]
+__all__ = ["assets", "exceptions", "known", "risk", "state", "KnownColumns", "risk_level_of"]
 
 #: The data-asset catalogue: asset key (``instance/db/table.column``) → orjson record
 #: (detectors.sensitive.catalogue). Partitioned like ``parasol.assets.observations``.
@@ -17,6 +17,16 @@ assets = app.Table("assets", default=None, key_type=bytes, value_type=bytes, par
 #: one table on different partitions can then never overwrite each other.
 known = app.GlobalTable("known-columns", default=None, key_type=bytes, value_type=bytes, partitions=settings.partitions)
 
+
+#: Rule and baseline state, ``"<partition>|rules|<entity key>"`` / ``"<partition>|ueba|…"`` →
+#: orjson (streams/judge.py). Written per batch through the changelog partition of the batch's
+#: events of that partition, so a partition's state recovers with the partition.
+state = app.Table("entity-state", default=None, key_type=bytes, value_type=bytes, partitions=settings.partitions)
+
+#: Rule exceptions from analysts' false-positive verdicts, exception id → orjson, on every worker
+#: (a global table): a user's partition may be on any worker.
+exceptions = app.GlobalTable("rule-exceptions", default=None, key_type=bytes, value_type=bytes,
+                             partitions=settings.partitions)
 
 #: user → orjson ``{"level": low|medium|high|critical, ...}``, on every worker (a global table).
 #: Fed by the ``parasol.risk-levels`` agent from the contract topic ``parasol.risk.levels``, where

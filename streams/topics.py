@@ -6,7 +6,7 @@ from connectors.settings import TOPICS
 from streams.app import app, settings
 from streams.processing import KINDS
 
-__all__ = ["dlq", "inputs", "masking_requests", "observations", "outputs", "risk_levels"]
+__all__ = ["alert_feedback", "dlq", "inputs", "masking_requests", "observations", "outputs", "risk_levels"]
 
 
 def _topic(name: str):
@@ -23,3 +23,5 @@ risk_levels = _topic("risk_levels")
 #: Every contract output topic, by name (``alerts``, ``actions``, ``masking_decisions``).
 outputs = {name: _topic(name) for name in TOPICS if name in ("alerts", "actions", "masking_decisions")}
 masking_requests = _topic("masking_requests")
+#: Analysts' verdicts (`parasol alerts close`), keyed by user like the inputs.
+alert_feedback = _topic("alert_feedback")

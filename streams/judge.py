@@ -1,0 +1,182 @@
+"""The rule and baseline stages on the ingest path: per-partition state, alerts out. No Faust here.
+
+One :class:`~detectors.rules.RuleEngine` and one :class:`~detectors.baseline.UebaDetector` per
+input partition (a partition's watermark advances on its own, and the topics are keyed by user,
+so per-user state is partition-local). Their per-entity states live in a key/value store — the
+worker passes a Faust table — under ``"<topic>:<partition>|<kind>|<entity key>"``; a batch writes
+back only what it changed. Anomalous windows become ``rule.kind=anomaly`` alerts and are fed to the
+rule engine (anomaly and correlation rules, entity risk). Each alert is planned into response
+actions; users whose risk level moved are reported for masking; touched entities become
+``parasol-entities*`` documents at most every ``entity_every_s`` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
+
+import orjson
+
+from detectors.baseline import UebaConfig, UebaDetector, has_open_windows
+from detectors.rules import Playbooks, RuleEngine, exception_from_verdict, load_exceptions, load_rules
+from detectors.rules.suppression import RuleException
+
+__all__ = ["Judge", "Verdict", "Outputs"]
+
+GLOBAL = "__global__"
+
+
+@dataclass
+class Outputs:
+    """What a batch produced, to be written before the batch is acknowledged."""
+
+    alerts: list[dict] = field(default_factory=list)
+    actions: list[dict] = field(default_factory=list)
+    entities: dict[str, dict] = field(default_factory=dict)
+    risk_levels: dict[str, dict] = field(default_factory=dict)
+    #: (partition id, store key, bytes or None to delete)
+    writes: list[tuple[str, str, bytes | None]] = field(default_factory=list)
+
+
+@dataclass
+class Verdict:
+    alert: dict
+    verdict: str
+    analyst: str = ""
+    note: str | None = None
+    ttl_s: float = 30 * 86400.0
+
+
+class _Partition:
+    def __init__(self, pid: str, store: MutableMapping, rules_factory: Callable[[], RuleEngine],
+                 ueba_config: UebaConfig):
+        self.pid = pid
+        self.store = store
+        self.rules = rules_factory()
+        self.base_exceptions = self.rules.exceptions
+        self.ueba = UebaDetector(ueba_config, loader=lambda key: self._get(key, "ueba"))
+        glob = self._get(GLOBAL, "ueba")
+        if glob:
+            self.ueba.load_global_state(glob)
+        # Entities holding windows still open must be in memory: their windows close on this
+        # partition's watermark, not when their next event comes.
+        prefix = f"{pid}|ueba|"
+        for k in list(store.keys()):
+            text = k.decode() if isinstance(k, bytes) else k
+            if text.startswith(prefix) and not text.endswith(GLOBAL):
+                state = self._get(text[len(prefix):], "ueba")
+                if state and has_open_windows(state):
+                    self.ueba.load_entity_state(text[len(prefix):], state)
+        self.global_saved = time.monotonic()
+
+    def key(self, kind: str, key: str) -> str:
+        return f"{self.pid}|{kind}|{key}"
+
+    def _get(self, key: str, kind: str):
+        raw = self.store.get(self.key(kind, key).encode())
+        return orjson.loads(raw) if raw else None
+
+
+class Judge:
+    """Rules + baselines for the partitions of this worker (see module doc)."""
+
+    def __init__(self, store: MutableMapping, *, rules_factory: Callable[[], RuleEngine] | None = None,
+                 ueba_config: UebaConfig | None = None, playbooks: Playbooks | None = None,
+                 entity_every_s: float = 30.0, global_every_s: float = 60.0):
+        self.store = store
+        self.rules_factory = rules_factory or _default_rules
+        self.ueba_config = ueba_config or UebaConfig()
+        self.playbooks = playbooks or Playbooks.load()
+        self.entity_every_s = entity_every_s
+        self.global_every_s = global_every_s
+        self.partitions: dict[str, _Partition] = {}
+        self._entity_indexed: dict[str, float] = {}
+        self._levels: dict[str, str] = {}
+        self.out = Outputs()
+        self.extra_exceptions: tuple[RuleException, ...] = ()
+
+    def partition(self, pid: str) -> _Partition:
+        p = self.partitions.get(pid)
+        if p is None:
+            p = self.partitions[pid] = _Partition(pid, self.store, self.rules_factory, self.ueba_config)
+            p.rules.exceptions = p.base_exceptions + self.extra_exceptions
+        return p
+
+    def forget(self, pids) -> None:
+        """Partitions moved to another worker: drop their in-memory state (the table has it)."""
+        for pid in pids:
+            self.partitions.pop(pid, None)
+
+    def on_event(self, doc: dict, pid: str) -> None:
+        """Run the stages on one enriched document (before it is indexed: the rule stage adds
+        ``parasol.sqli`` and other computed fields to it)."""
+        p = self.partition(pid)
+        rules = p.rules
+        for key in rules.state_keys(doc):
+            if not rules.has_state(key):
+                st = p._get(key, "rules")
+                if st is not None:
+                    rules.load_state(key, st)
+        alerts = rules.process(doc)
+        for sw in p.ueba.process(doc):
+            if sw.is_anomaly:
+                anomaly = p.ueba.to_alert(sw)
+                alerts.append(anomaly)
+                alerts.extend(rules.observe_alert(anomaly))
+        if alerts:
+            self._raise(p, alerts, doc)
+
+    def _raise(self, p: _Partition, alerts: list[dict], doc: dict) -> None:
+        for alert in alerts:
+            self.out.alerts.append(alert)
+            self.out.actions.extend(self.playbooks.plan(alert))
+        user = (doc.get("user") or {}).get("name")
+        if user:
+            level = p.rules.risk_level(user)
+            if self._levels.get(user, "low") != level:
+                self._levels[user] = level
+                self.out.risk_levels[user] = {
+                    "user": user, "level": level, "source": "rules",
+                    "score": round(p.rules.entity_risk(user), 1), "@timestamp": doc.get("@timestamp"),
+                }
+
+    @staticmethod
+    def exception_for(v: Verdict) -> RuleException | None:
+        """A false-positive verdict → a scoped exception (this rule, this user); else None."""
+        if v.verdict != "false_positive":
+            return None
+        return exception_from_verdict(v.alert, analyst=v.analyst, reason=v.note or "", ttl_s=v.ttl_s)
+
+    def set_exceptions(self, extra: list[dict]) -> None:
+        """Exceptions from verdicts (a global table) on top of each engine's packaged ones."""
+        self.extra_exceptions = tuple(RuleException.from_dict(x) for x in extra)
+        for p in self.partitions.values():
+            p.rules.exceptions = p.base_exceptions + self.extra_exceptions
+
+    def take(self, now: float | None = None) -> Outputs:
+        """Everything produced since the last call, with the state writes that go with it."""
+        now = time.monotonic() if now is None else now
+        out, self.out = self.out, Outputs()
+        for pid, p in self.partitions.items():
+            for key, st in p.rules.drain_dirty().items():
+                out.writes.append((pid, p.key("rules", key), orjson.dumps(st)))
+            for key, st in p.ueba.take_dirty().items():
+                out.writes.append((pid, p.key("ueba", key), orjson.dumps(st)))
+                if now - self._entity_indexed.get(key, float("-inf")) >= self.entity_every_s:
+                    doc = p.ueba.entity_summary(key)
+                    if doc is not None:
+                        self._entity_indexed[key] = now
+                        user = (doc.get("user") or {}).get("name")
+                        if user and doc.get("entity", {}).get("kind") in ("user", "service_account"):
+                            doc["risk"] = {**doc.get("risk", {}), "rules_score": round(p.rules.entity_risk(user), 1),
+                                           "level": p.rules.risk_level(user)}
+                        out.entities[key] = doc
+            if now - p.global_saved >= self.global_every_s:
+                p.global_saved = now
+                out.writes.append((pid, p.key("ueba", GLOBAL), orjson.dumps(p.ueba.global_state())))
+        return out
+
+
+def _default_rules() -> RuleEngine:
+    return RuleEngine(load_rules(), load_exceptions())
