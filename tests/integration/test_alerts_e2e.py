@@ -148,3 +148,18 @@ def test_attack_sequence_alerts_actions_and_verdict(stack, workers):
     wait_for(shop_alert, 60, 1.0, "shop_app's injection alert")
     crm = [a for a in _alerts_by_rule(s)["SQL injection in a statement"] if a["user"]["name"] == "crm_app"]
     assert [a["alert"]["id"] for a in crm] == [aid], crm
+
+    # Every rule, native and Sigma, exported as ES queries runs on the store; the injection
+    # queries find the indexed injections.
+    out = subprocess.run([sys.executable, "-m", "streams.cli", "rules", "export", "--format", "es", "--run",
+                          "--sigma", "detectors/rules/data/sigma"], env=env, capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    bodies = orjson.loads(out.stdout)
+    assert len(bodies) >= 25
+    for b in bodies:  # the embedded store has no script queries (real Elasticsearch has)
+        uses_script = b'"script"' in orjson.dumps(b["query"])
+        assert isinstance(b["matches"], int) or (uses_script and "script" in b["error"]), b
+    by_name = {b["rule"]["name"]: b for b in bodies}
+    assert by_name["SQL injection in a statement"]["matches"] >= 4
+    sigma = [b for b in bodies if b["rule"]["origin"] == "sigma"]
+    assert sigma and any(b["matches"] >= 1 for b in sigma)
