@@ -170,12 +170,18 @@ def _stage_outputs(stream, events: list, sink: BulkIndexer) -> Outputs:
 async def _send_outputs(out: Outputs) -> None:
     """Alerts, actions and risk levels to Kafka; wait until Kafka has them."""
     futures = []
-    for alert in out.alerts:
-        futures.append(await topics.outputs["alerts"].send(
-            key=alert["alert"]["id"].encode(), value=_encode(alert, "alert"), force=True))
-    for action in out.actions:
-        futures.append(await topics.outputs["actions"].send(
-            key=(action.get("user", {}).get("name") or "").encode(), value=_encode(action, "action"), force=True))
+    for name, records, key_of in (("alerts", out.alerts, lambda r: r["alert"]["id"]),
+                                  ("actions", out.actions, lambda r: (r.get("user") or {}).get("name") or "")):
+        for record in records:
+            try:
+                value = _encode(record, name[:-1])
+            except ValueError as exc:  # does not fit the Avro schema: the raw record to the DLQ
+                stats.dead[f"{name[:-1]}_not_encodable"] += 1
+                value = orjson.dumps(dead_letter_record(orjson.dumps(record), f"{name[:-1]}_not_encodable",
+                                                        "ValueError", str(exc)))
+                futures.append(await topics.dlq.send(key=key_of(record).encode(), value=value, force=True))
+                continue
+            futures.append(await topics.outputs[name].send(key=key_of(record).encode(), value=value, force=True))
     for user, record in out.risk_levels.items():
         futures.append(await topics.risk_levels.send(key=user.encode(), value=orjson.dumps(record), force=True))
     if futures:
