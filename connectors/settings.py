@@ -37,6 +37,9 @@ TOPICS = {
     # Analysts' verdicts on alerts (`parasol alerts close`), keyed by user.name like the inputs,
     # so a verdict reaches the worker that holds that user's rule and baseline state.
     "alert_feedback": "alerts.feedback",
+    # Events that rules keyed by address need (failed logins for password spraying), re-keyed by
+    # source.ip: the inputs are keyed by user, so one partition sees only part of an address.
+    "by_address": "rules.by-address",
 }
 
 #: Contract index families (CONTRACT.md), without the prefix.

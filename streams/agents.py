@@ -31,7 +31,7 @@ from schemas.registry import SchemaRegistry
 from streams import tables, topics
 from streams.app import app, settings
 from streams.masking_server import MaskingServer
-from streams.judge import Judge, Outputs, Verdict
+from streams.judge import AddressJudge, Judge, Outputs, Verdict
 from streams.processing import Processor, Rejected, Stats, dead_letter_record
 from schemas.dead_letter import rfc3339_now
 
@@ -137,7 +137,8 @@ def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Re
     return rejected
 
 
-judge = Judge(tables.state, entity_every_s=settings.entity_index_every_s)
+address_judge = AddressJudge(tables.state)
+judge = Judge(tables.state, entity_every_s=settings.entity_index_every_s, forward=address_judge.wants)
 
 
 def _stage_outputs(stream, events: list, sink: BulkIndexer) -> Outputs:
@@ -157,14 +158,19 @@ def _stage_outputs(stream, events: list, sink: BulkIndexer) -> Outputs:
             tables.state[key.encode()] = value
     created = rfc3339_now()
     for alert in out.alerts:
-        if not (alert.get("parasol", {}).get("alert", {}).get("revision") or 0):
-            alert.setdefault("event", {})["created"] = created
-        start = (alert.get("event") or {}).get("start") or alert["@timestamp"]
-        sink.upsert(settings.index("alerts", f"{start[:4]}.{start[5:7]}"), alert["alert"]["id"], alert)
+        _index_alert(sink, alert, created)
     for key, doc in out.entities.items():
         doc["event"] = {"kind": "state", "ingested": created}
         sink.upsert(settings.index("entities"), key, doc)
     return out
+
+
+def _index_alert(sink: BulkIndexer, alert: dict, created: str) -> None:
+    """Upsert into the month of the alert's first evidence (stable across its updates)."""
+    if not (alert.get("parasol", {}).get("alert", {}).get("revision") or 0):
+        alert.setdefault("event", {})["created"] = created
+    start = (alert.get("event") or {}).get("start") or alert["@timestamp"]
+    sink.upsert(settings.index("alerts", f"{start[:4]}.{start[5:7]}"), alert["alert"]["id"], alert)
 
 
 async def _send_outputs(out: Outputs) -> None:
@@ -182,6 +188,8 @@ async def _send_outputs(out: Outputs) -> None:
                 futures.append(await topics.dlq.send(key=key_of(record).encode(), value=value, force=True))
                 continue
             futures.append(await topics.outputs[name].send(key=key_of(record).encode(), value=value, force=True))
+    for ip, slim in out.forward:
+        futures.append(await topics.by_address.send(key=ip.encode(), value=orjson.dumps(slim), force=True))
     for user, record in out.risk_levels.items():
         futures.append(await topics.risk_levels.send(key=user.encode(), value=orjson.dumps(record), force=True))
     if futures:
@@ -373,6 +381,37 @@ def _stop_masking_server(app, **kwargs) -> None:
     masking_server.stop()
 
 
+@app.agent(topics.by_address, name="parasol.rules-by-address")
+async def rules_by_address(stream):
+    """Rules keyed by client address (password spraying), on events re-keyed by source.ip."""
+    client = await _client()
+    async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+        sink = BulkIndexer(client, max_bytes=settings.bulk_max_bytes, max_backoff_s=settings.es_retry_max_backoff_s)
+        out = Outputs()
+        for event in events:
+            try:
+                doc = orjson.loads(event.message.value)
+                got = address_judge.on_event(doc, str(event.message.partition))
+            except Exception as exc:  # noqa: BLE001 - a bad record is dead-lettered, not fatal
+                msg = event.message
+                stats.dead["bad_address_event"] += 1
+                await topics.dlq.send(key=msg.key, value=orjson.dumps(dead_letter_record(
+                    msg.value, "bad_address_event", type(exc).__name__, str(exc),
+                    topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key)))
+                continue
+            stream._set_current_event(event)
+            for _, key, value in got.writes:
+                tables.state[key.encode()] = value
+            out.alerts += got.alerts
+            out.actions += got.actions
+        created = rfc3339_now()
+        for alert in out.alerts:
+            _index_alert(sink, alert, created)
+        if len(sink):
+            await sink.flush()
+        await _send_outputs(out)  # take_events acks the batch when this body returns
+
+
 @app.agent(topics.alert_feedback, name="parasol.feedback")
 async def feedback(stream):
     """Analysts' verdicts → scoped rule exceptions in a global table every worker applies."""
@@ -407,7 +446,9 @@ def _sync_exceptions() -> None:
 @app.on_partitions_revoked.connect
 async def _forget_partitions(app, revoked, **kwargs) -> None:
     """Another worker takes these partitions over: it recovers their state from the table."""
-    judge.forget({str(tp.partition) for tp in revoked})
+    pids = {str(tp.partition) for tp in revoked}
+    judge.forget(pids)
+    address_judge.forget(pids)
 
 
 @app.agent(topics.risk_levels, name="parasol.risk-levels")

@@ -22,7 +22,7 @@ from detectors.baseline import UebaConfig, UebaDetector, has_open_windows
 from detectors.rules import Playbooks, RuleEngine, exception_from_verdict, load_exceptions, load_rules
 from detectors.rules.suppression import RuleException
 
-__all__ = ["Judge", "Verdict", "Outputs"]
+__all__ = ["AddressJudge", "Judge", "Outputs", "Verdict", "by_address"]
 
 GLOBAL = "__global__"
 
@@ -35,6 +35,8 @@ class Outputs:
     actions: list[dict] = field(default_factory=list)
     entities: dict[str, dict] = field(default_factory=dict)
     risk_levels: dict[str, dict] = field(default_factory=dict)
+    #: (source.ip, slim event) for the rules keyed by address
+    forward: list[tuple[str, dict]] = field(default_factory=list)
     #: (partition id, store key, bytes or None to delete)
     writes: list[tuple[str, str, bytes | None]] = field(default_factory=list)
 
@@ -83,8 +85,10 @@ class Judge:
 
     def __init__(self, store: MutableMapping, *, rules_factory: Callable[[], RuleEngine] | None = None,
                  ueba_config: UebaConfig | None = None, playbooks: Playbooks | None = None,
-                 entity_every_s: float = 30.0, global_every_s: float = 60.0):
+                 entity_every_s: float = 30.0, global_every_s: float = 60.0,
+                 forward: Callable[[dict], dict | None] | None = None):
         self.store = store
+        self.forward = forward
         self.rules_factory = rules_factory or _default_rules
         self.ueba_config = ueba_config or UebaConfig()
         self.playbooks = playbooks or Playbooks.load()
@@ -119,6 +123,10 @@ class Judge:
                 if st is not None:
                     rules.load_state(key, st)
         alerts = rules.process(doc)
+        if self.forward is not None:
+            slim = self.forward(doc)
+            if slim is not None:
+                self.out.forward.append((slim["source"]["ip"], slim))
         for sw in p.ueba.process(doc):
             if sw.is_anomaly:
                 anomaly = p.ueba.to_alert(sw)
@@ -178,5 +186,61 @@ class Judge:
         return out
 
 
+def by_address(rule) -> bool:
+    """Rules whose state is keyed by client address (not by user): they run on events re-keyed
+    by ``source.ip`` (see :class:`AddressJudge`)."""
+    return "source.ip" in rule.group_by and "user.name" not in rule.group_by
+
+
 def _default_rules() -> RuleEngine:
-    return RuleEngine(load_rules(), load_exceptions())
+    return RuleEngine([r for r in load_rules() if not by_address(r)], load_exceptions())
+
+
+def _address_rules() -> RuleEngine:
+    return RuleEngine([r for r in load_rules() if by_address(r)], load_exceptions())
+
+
+#: Fields an address-keyed rule may look at; the rest of the event is not forwarded.
+_FORWARD = ("@timestamp", "event", "user", "source", "service", "session", "user_agent", "http", "url")
+
+
+class AddressJudge:
+    """Rules keyed by client address, one engine per partition of the re-keyed topic."""
+
+    def __init__(self, store: MutableMapping, rules_factory: Callable[[], RuleEngine] = _address_rules,
+                 playbooks: Playbooks | None = None):
+        self.store = store
+        self.rules_factory = rules_factory
+        self.playbooks = playbooks or Playbooks.load()
+        self.engines: dict[str, RuleEngine] = {}
+        self.probe = rules_factory()
+
+    def wants(self, doc: dict) -> dict | None:
+        """The slim copy of ``doc`` to forward, if some address rule could use it."""
+        if not (doc.get("source") or {}).get("ip") or not self.probe.matches(doc):
+            return None
+        slim = {k: doc[k] for k in _FORWARD if k in doc}
+        db = doc.get("db") or {}
+        slim["db"] = {k: db[k] for k in ("system", "instance", "name", "rows", "error") if k in db}
+        return slim
+
+    def on_event(self, doc: dict, pid: str) -> Outputs:
+        engine = self.engines.get(pid)
+        if engine is None:
+            engine = self.engines[pid] = self.rules_factory()
+        for key in engine.state_keys(doc):
+            if not engine.has_state(key):
+                raw = self.store.get(f"{pid}|addr|{key}".encode())
+                if raw:
+                    engine.load_state(key, orjson.loads(raw))
+        out = Outputs()
+        for alert in engine.process(doc):
+            out.alerts.append(alert)
+            out.actions.extend(self.playbooks.plan(alert))
+        for key, st in engine.drain_dirty().items():
+            out.writes.append((pid, f"{pid}|addr|{key}", orjson.dumps(st)))
+        return out
+
+    def forget(self, pids) -> None:
+        for pid in pids:
+            self.engines.pop(pid, None)

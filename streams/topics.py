@@ -6,7 +6,7 @@ from connectors.settings import TOPICS
 from streams.app import app, settings
 from streams.processing import KINDS
 
-__all__ = ["alert_feedback", "dlq", "inputs", "masking_requests", "observations", "outputs", "risk_levels"]
+__all__ = ["alert_feedback", "by_address", "dlq", "inputs", "masking_requests", "observations", "outputs", "risk_levels"]
 
 
 def _topic(name: str):
@@ -25,3 +25,5 @@ outputs = {name: _topic(name) for name in TOPICS if name in ("alerts", "actions"
 masking_requests = _topic("masking_requests")
 #: Analysts' verdicts (`parasol alerts close`), keyed by user like the inputs.
 alert_feedback = _topic("alert_feedback")
+#: Events for the rules keyed by client address, re-keyed by source.ip.
+by_address = _topic("by_address")

@@ -103,6 +103,11 @@ class RuleEngine:
         self._dirty: dict[str, dict] = {}
         self.stats: Counter = Counter()
 
+    def matches(self, event: Any) -> bool:
+        """Whether any rule's event filter accepts ``event`` as it is (no annotation): the
+        stream forwards only such events to the engine that runs rules keyed by address."""
+        return any(match(event) for _, match in self._event_rules)
+
     # ------------------------------------------------------------------------------ state
     def group_fields(self) -> set[tuple[str, ...]]:
         """The distinct ``group_by`` field tuples of the rules (plus ``("user.name",)``)."""

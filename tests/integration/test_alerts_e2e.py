@@ -47,6 +47,13 @@ def attack() -> list[tuple[str, bytes]]:
                                                              "outcome": "failure"},
                         db={"system": "postgresql", "instance": "pg-crm-01", "name": "crm",
                             "error": "password authentication failed"}))
+    # One address tries nine accounts (spread over partitions by user): password spraying.
+    for i in range(9):
+        user = f"emp{i:02d}"
+        k, v = _db(60 + i, 4, i * 3, user, "", event={"id": f"atk-{60 + i:03d}", "action": "login",
+                                                      "outcome": "failure"},
+                   db={"system": "postgresql", "instance": "pg-crm-01", "name": "crm"})
+        msgs.append((k, v.replace(b"10.20.0.7", b"203.0.113.50")))
     # A DELETE without WHERE on a large table.
     msgs.append(_db(30, 5, 0, "bob", "DELETE FROM orders", db={"system": "postgresql", "instance": "pg-crm-01",
                                                                 "name": "crm", "statement": "DELETE FROM orders",
@@ -76,6 +83,10 @@ def test_attack_sequence_alerts_actions_and_verdict(stack, workers):
                            "DELETE or UPDATE without WHERE on a large table"} <= set(by_rule) else None
 
     by_rule = wait_for(indexed, 90, 1.0, "the expected alerts in parasol-alerts*")
+    spraying = wait_for(lambda: _alerts_by_rule(s).get("Failed logins for many accounts from one address"),
+                        60, 1.0, "the password-spraying alert (events re-keyed by address)")
+    assert len(spraying) == 1 and spraying[0]["source"]["ip"] == "203.0.113.50"
+    assert len(set(spraying[0]["related"]["event_ids"])) >= 8
     sqli = by_rule["SQL injection in a statement"]
     assert len(sqli) == 1, sqli  # one document per (rule, user, window)
     assert sqli[0]["user"]["name"] == "crm_app"
