@@ -1,6 +1,8 @@
 """Typed settings: one object, environment prefix ``PARASOL_`` (CONTRACT.md, DESIGN.md §9).
 
-Secrets are ``SecretStr``: they print as ``**********`` in logs and ``repr``.
+Secrets are ``SecretStr``: they print as ``**********`` in logs and ``repr``. Each secret can also
+come from a file (``PARASOL_<NAME>_FILE``, e.g. a mounted Docker/Kubernetes secret), so that it
+need not sit in the environment at all.
 
 >>> s = Settings(_env_file=None, es_password="hunter2")
 >>> "hunter2" in repr(s)
@@ -14,10 +16,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "TOPICS", "INDICES"]
+__all__ = ["Settings", "TOPICS", "INDICES", "SECRET_FILES"]
+
+#: Secrets that may be given as a file instead: secret field → field holding the file's path.
+SECRET_FILES = {
+    "kafka_sasl_password": "kafka_sasl_password_file",
+    "kafka_ssl_key_password": "kafka_ssl_key_password_file",
+    "es_api_key": "es_api_key_file",
+    "es_password": "es_password_file",
+}
 
 #: Contract topics (CONTRACT.md), without the prefix.
 TOPICS = {
@@ -54,12 +64,22 @@ class Settings(BaseSettings):
     # --- Kafka -------------------------------------------------------------------------------
     kafka: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism; PLAIN when a SASL protocol is chosen without one"
+    )
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_cafile: Path | None = None
-    kafka_ssl_certfile: Path | None = None
-    kafka_ssl_keyfile: Path | None = None
+    kafka_sasl_password_file: Path | None = Field(None, description="file holding the SASL password")
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="CA bundle (PEM) that signed the brokers' certificates (default: the system's)"
+    )
+    kafka_ssl_certfile: Path | None = Field(None, description="client certificate (PEM) for mutual TLS")
+    kafka_ssl_keyfile: Path | None = Field(None, description="client private key (PEM) for mutual TLS")
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_key_password_file: Path | None = None
+    kafka_ssl_check_hostname: bool = Field(
+        True, description="verify that a broker's certificate names the host connected to"
+    )
     kafka_empty_fetch_backoff_ms: float = Field(
         10.0, ge=0, description="pause after a fetch that returned nothing (0: off)"
     )
@@ -73,10 +93,17 @@ class Settings(BaseSettings):
 
     # --- Elasticsearch -----------------------------------------------------------------------
     es: str = Field("http://127.0.0.1:9200", description="Elasticsearch URL(s), comma-separated")
-    es_api_key: SecretStr | None = None
+    es_api_key: SecretStr | None = Field(
+        None, description="API key: the base64 'encoded' value, or 'id:api_key'"
+    )
+    es_api_key_file: Path | None = None
     es_username: str | None = None
     es_password: SecretStr | None = None
-    es_ca_file: Path | None = None
+    es_password_file: Path | None = None
+    es_ca_file: Path | None = Field(None, description="CA bundle (PEM) for https:// Elasticsearch")
+    es_verify_certs: bool = Field(True, description="verify the server certificate (https only)")
+    es_client_cert: Path | None = Field(None, description="client certificate (PEM) for mutual TLS")
+    es_client_key: Path | None = Field(None, description="client private key (PEM) for mutual TLS")
     index_prefix: str = "parasol-"
 
     # --- pipeline ------------------------------------------------------------------------------
@@ -108,6 +135,9 @@ class Settings(BaseSettings):
     entity_index_every_s: float = Field(
         30.0, ge=0, description="an entity's parasol-entities document is refreshed at most this often"
     )
+    site_timezone: str = Field(
+        "Asia/Shanghai", description="IANA zone of business hours for rules with tz: site (off-hours access)"
+    )
     webhook_url: str | None = Field(None, description="POST new alerts here (SOAR / IM), with retries")
     webhook_token: SecretStr | None = Field(None, description="bearer token for the webhook")
     webhook_min_severity: Literal["low", "medium", "high", "critical"] = "high"
@@ -125,6 +155,56 @@ class Settings(BaseSettings):
         if any(c.isspace() for c in v):
             raise ValueError("prefixes may not contain whitespace")
         return v
+
+    @model_validator(mode="after")
+    def _security(self) -> Settings:
+        """Read ``*_FILE`` secrets and refuse settings that would silently not secure anything."""
+        for secret, file_field in SECRET_FILES.items():
+            path = getattr(self, file_field)
+            if path is None:
+                continue
+            env, env_file = f"PARASOL_{secret.upper()}", f"PARASOL_{file_field.upper()}"
+            if getattr(self, secret) is not None:
+                raise ValueError(f"set {env} or {env_file}, not both")
+            try:
+                value = Path(path).expanduser().read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise ValueError(f"{env_file}: cannot read {path}: {exc.strerror}") from None
+            if not value:
+                raise ValueError(f"{env_file}: {path} is empty")
+            object.__setattr__(self, secret, SecretStr(value))
+
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL"):
+            if not self.kafka_sasl_username or self.kafka_sasl_password is None:
+                raise ValueError(
+                    f"PARASOL_KAFKA_SECURITY_PROTOCOL={protocol} needs PARASOL_KAFKA_SASL_USERNAME and "
+                    "PARASOL_KAFKA_SASL_PASSWORD (or PARASOL_KAFKA_SASL_PASSWORD_FILE)"
+                )
+            if self.kafka_sasl_mechanism is None:
+                object.__setattr__(self, "kafka_sasl_mechanism", "PLAIN")
+        elif self.kafka_sasl_username or self.kafka_sasl_password is not None:
+            raise ValueError(
+                f"Kafka SASL credentials are set but PARASOL_KAFKA_SECURITY_PROTOCOL={protocol}: they "
+                "would never be sent; use SASL_SSL (or SASL_PLAINTEXT)"
+            )
+        ssl_files = [f for f in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile") if getattr(self, f)]
+        if ssl_files and protocol not in ("SSL", "SASL_SSL"):
+            raise ValueError(
+                f"{', '.join('PARASOL_' + f.upper() for f in ssl_files)} set but "
+                f"PARASOL_KAFKA_SECURITY_PROTOCOL={protocol} does not use TLS; use SSL or SASL_SSL"
+            )
+        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+            raise ValueError("PARASOL_KAFKA_SSL_KEYFILE needs PARASOL_KAFKA_SSL_CERTFILE")
+
+        tls_files = [f for f in ("es_ca_file", "es_client_cert", "es_client_key") if getattr(self, f)]
+        plain = [h for h in self.es_hosts if not h.lower().startswith("https://")]
+        if tls_files and plain:
+            raise ValueError(
+                f"{', '.join('PARASOL_' + f.upper() for f in tls_files)} set but PARASOL_ES has "
+                f"non-https hosts {plain}: TLS would not be used"
+            )
+        return self
 
     # --- derived names -------------------------------------------------------------------------
     def topic(self, name: str) -> str:
@@ -161,9 +241,12 @@ class Settings(BaseSettings):
         """An environment (``base`` without its ``PARASOL_*`` keys) that recreates these settings
         in a child process, e.g. a ``parasol worker``. Secrets are revealed only into it."""
         env = {k: v for k, v in (base or {}).items() if not k.startswith("PARASOL_")}
-        for name, value in self.model_dump().items():
+        dumped = self.model_dump()
+        for name, value in dumped.items():
             if value is None:
                 continue
+            if SECRET_FILES.get(name) and dumped.get(SECRET_FILES[name]) is not None:
+                continue  # the child reads the file itself: the secret stays out of its environment
             if isinstance(value, SecretStr):
                 value = value.get_secret_value()
             env[f"PARASOL_{name.upper()}"] = str(value)
@@ -171,21 +254,23 @@ class Settings(BaseSettings):
 
     def confluent_config(self) -> dict[str, object]:
         """librdkafka client configuration (security included, secrets revealed only here)."""
-        conf: dict[str, object] = {
-            "bootstrap.servers": self.kafka,
-            "security.protocol": self.kafka_security_protocol,
-        }
-        if self.kafka_sasl_mechanism:
-            conf["sasl.mechanism"] = self.kafka_sasl_mechanism
+        protocol = self.kafka_security_protocol
+        conf: dict[str, object] = {"bootstrap.servers": self.kafka, "security.protocol": protocol}
+        if protocol.startswith("SASL"):
+            conf["sasl.mechanism"] = self.kafka_sasl_mechanism or "PLAIN"
             conf["sasl.username"] = self.kafka_sasl_username or ""
-            if self.kafka_sasl_password:
+            if self.kafka_sasl_password is not None:
                 conf["sasl.password"] = self.kafka_sasl_password.get_secret_value()
-        if self.kafka_ssl_cafile:
-            conf["ssl.ca.location"] = str(self.kafka_ssl_cafile)
-        if self.kafka_ssl_certfile:
-            conf["ssl.certificate.location"] = str(self.kafka_ssl_certfile)
-        if self.kafka_ssl_keyfile:
-            conf["ssl.key.location"] = str(self.kafka_ssl_keyfile)
+        if protocol in ("SSL", "SASL_SSL"):
+            # "probe": the system CA store (librdkafka's bundled OpenSSL does not know where it is).
+            conf["ssl.ca.location"] = str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else "probe"
+            conf["ssl.endpoint.identification.algorithm"] = "https" if self.kafka_ssl_check_hostname else "none"
+            if self.kafka_ssl_certfile:
+                conf["ssl.certificate.location"] = str(self.kafka_ssl_certfile)
+            if self.kafka_ssl_keyfile:
+                conf["ssl.key.location"] = str(self.kafka_ssl_keyfile)
+            if self.kafka_ssl_key_password is not None:
+                conf["ssl.key.password"] = self.kafka_ssl_key_password.get_secret_value()
         return conf
 
     def ssl_context(self):
@@ -195,8 +280,13 @@ class Settings(BaseSettings):
         import ssl
 
         context = ssl.create_default_context(cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None)
+        context.check_hostname = self.kafka_ssl_check_hostname
         if self.kafka_ssl_certfile:
-            context.load_cert_chain(str(self.kafka_ssl_certfile), str(self.kafka_ssl_keyfile or "") or None)
+            context.load_cert_chain(
+                str(self.kafka_ssl_certfile),
+                str(self.kafka_ssl_keyfile) if self.kafka_ssl_keyfile else None,
+                password=self.kafka_ssl_key_password.get_secret_value() if self.kafka_ssl_key_password else None,
+            )
         return context
 
     def aiokafka_config(self) -> dict[str, object]:
@@ -242,13 +332,26 @@ class Settings(BaseSettings):
         return keys, current
 
     def es_client_kwargs(self) -> dict[str, object]:
-        """Keyword arguments for ``elasticsearch.(Async)Elasticsearch`` (secrets revealed only here)."""
+        """Keyword arguments for ``elasticsearch.(Async)Elasticsearch`` 8.x (secrets revealed only here).
+
+        An API key is passed as Elasticsearch shows it: the base64 ``encoded`` value as is, or
+        ``id:api_key`` as the ``(id, api_key)`` pair the client encodes itself.
+        """
         kw: dict[str, object] = {"hosts": self.es_hosts, "request_timeout": 30}
-        if self.es_api_key:
-            kw["api_key"] = self.es_api_key.get_secret_value()
+        if self.es_api_key is not None:
+            key = self.es_api_key.get_secret_value()
+            # The base64 alphabet has no ':', so a colon means the raw "id:api_key" form.
+            kw["api_key"] = tuple(key.split(":", 1)) if ":" in key else key
         elif self.es_username:
             pw = self.es_password.get_secret_value() if self.es_password else ""
             kw["basic_auth"] = (self.es_username, pw)
         if self.es_ca_file:
             kw["ca_certs"] = str(self.es_ca_file)
+        if not self.es_verify_certs:
+            kw["verify_certs"] = False
+            kw["ssl_show_warn"] = False
+        if self.es_client_cert:
+            kw["client_cert"] = str(self.es_client_cert)
+        if self.es_client_key:
+            kw["client_key"] = str(self.es_client_key)
         return kw

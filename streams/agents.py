@@ -24,6 +24,7 @@ from detectors.masking.model import Resource, Subject
 from detectors.masking.policy import load_policy
 from detectors.masking.stage import MaskSamples
 from detectors.pipeline import Enricher
+from detectors.rules.conditions import set_site_timezone
 from detectors.sensitive.catalogue import EvidenceGate, aggregate, asset_document, merge
 from detectors.understand import Understand, asset_key
 from schemas.codec import encode_avro
@@ -137,6 +138,7 @@ def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Re
     return rejected
 
 
+set_site_timezone(settings.site_timezone)
 address_judge = AddressJudge(tables.state)
 judge = Judge(tables.state, entity_every_s=settings.entity_index_every_s, forward=address_judge.wants)
 

@@ -76,6 +76,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
             self._exit_after(settings.shutdown_timeout_s)
             super()._on_sigint()
 
+    # Pre-flight: rejected credentials or a failed TLS handshake end the worker at once with the
+    # setting to fix (aiokafka would bury it in a traceback); a broker not up yet is Faust's to wait for.
+    from connectors.kafka_admin import KafkaSecurityError, check_kafka
+
+    try:
+        check_kafka(settings, timeout=10)
+    except KafkaSecurityError as exc:
+        print(f"parasol worker: {exc}", file=sys.stderr)
+        return 2
+    except TimeoutError as exc:
+        print(f"parasol worker: {exc}; starting anyway", file=sys.stderr)
+
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     worker = Worker(app, loglevel=args.loglevel or settings.log_level)
     worker.execute_from_commandline()

@@ -7,6 +7,7 @@ prints what arrived, what was indexed, what was dead-lettered and why; stops wha
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -24,6 +25,7 @@ from connectors.local import LocalStack, free_port, is_local
 from connectors.settings import Settings
 from connectors.sources.simulator import Simulator
 from schemas.codec import encode_avro, encode_json
+from schemas.normalize import normalize
 from schemas.registry import SchemaRegistry
 
 __all__ = ["run_demo"]
@@ -78,6 +80,17 @@ class _Run:
         return {k: {b["key"]: b["doc_count"] for b in v["buckets"]} for k, v in aggs.items()}
 
 
+    def alerts(self) -> list[dict]:
+        """This run's alerts (raised since the run began, wall clock)."""
+        since = self.time_range["range"]["event.ingested"]["gte"]
+        body = {"size": 2000, "query": {"range": {"event.created": {"gte": since}}}}
+        try:
+            _http_json(f"{self.es}/{self.s.index_pattern('alerts')}/_refresh", {})
+            hits = _http_json(f"{self.es}/{self.s.index_pattern('alerts')}/_search", body)["hits"]["hits"]
+        except (OSError, KeyError):
+            return []
+        return [h["_source"] for h in hits]
+
     def assets(self) -> tuple[int, dict[str, list[str]]]:
         """Columns in the catalogue, and the sensitive ones by GB/T 43697 level."""
         body = {
@@ -129,7 +142,8 @@ def _read_dlq(s: Settings, since: dict[int, int], want: int, timeout: float) -> 
 
 def _start_worker(s: Settings, log_path: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    env = dict(os.environ, PARASOL_WEB_PORT=str(port))
+    # The simulated company keeps office hours on UTC (connectors/sources/simulator.py).
+    env = {"PARASOL_SITE_TIMEZONE": "UTC", **os.environ, "PARASOL_WEB_PORT": str(port)}
     log = open(log_path, "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warning"],
@@ -188,8 +202,12 @@ def run_demo(events: int = 20000, keep: bool = False, seed: int | None = None) -
 
     began = datetime.now(UTC) - timedelta(seconds=1)
     try:
-        # Event time: from a few hours ago, as if the company's proxies had just been connected.
-        start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+        # Event time: the last weekday morning at 08:00 UTC at least six hours ago (the traffic
+        # spans about six hours), as if the company's proxies had been connected then; the
+        # simulated company keeps office hours on UTC, so its day looks like a working day.
+        start = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
+        while start > datetime.now(UTC) - timedelta(hours=6) or start.weekday() >= 5:
+            start -= timedelta(days=1)
         sim = Simulator(seed=seed, start=start, attacks=True)
         registry = SchemaRegistry.load(s.schema_registry)
         producer = Producer({**s.confluent_config(), "linger.ms": 20, "message.max.bytes": 4 * 1024 * 1024,
@@ -198,6 +216,7 @@ def run_demo(events: int = 20000, keep: bool = False, seed: int | None = None) -
         dlq_start = _dlq_offsets(s)
         sent: Counter = Counter()
         labels: Counter = Counter()
+        attack_ids: dict[str, set[str]] = {}
         t0 = time.monotonic()
         for i, ev in enumerate(sim.events(events)):
             topic = s.topic("db_audit" if ev.kind == "db" else "api_access")
@@ -210,6 +229,8 @@ def run_demo(events: int = 20000, keep: bool = False, seed: int | None = None) -
             sent[(ev.kind, fmt)] += 1
             if ev.label:
                 labels[ev.label] += 1
+                with contextlib.suppress(Exception):
+                    attack_ids.setdefault(ev.label, set()).add(normalize(ev.kind, ev.value)["event"]["id"])
             if i % 5000 == 0:
                 producer.poll(0)
         bad: Counter = Counter()
@@ -243,6 +264,8 @@ def run_demo(events: int = 20000, keep: bool = False, seed: int | None = None) -
         aggs = run.aggregations()
         time.sleep(1.5)  # the catalogue indexes a batch behind the audit documents
         n_assets, assets_by_level = run.assets()
+        alerts = run.alerts()
+        stats = _worker_stats(port)
     finally:
         _stop(proc)
         if started_stack and not keep:
@@ -277,8 +300,19 @@ def run_demo(events: int = 20000, keep: bool = False, seed: int | None = None) -
         print("personal data    masked by the policy (as soc_analyst) or cut before indexing: "
               + (", ".join(f"{k}: {v:,}" for k, v in masked.items()) or "none"))
     if labels:
-        print("attacks in traffic  " + ", ".join(f"{k}: {v}" for k, v in sorted(labels.items()))
-              + "  (labels from the simulator; the rule and baseline stages will raise alerts on them)")
+        print("attacks in traffic  " + ", ".join(f"{k}: {v} events" for k, v in sorted(labels.items()))
+              + "  (labels from the simulator)")
+    print(f"alerts           {len(alerts):,} in {s.index_pattern('alerts')}: "
+          + ", ".join(f"{k} {v}" for k, v in Counter(a["risk"]["severity"] for a in alerts).most_common())
+          + f"; {stats.get('actions', 0)} response actions on {s.topic('actions')}")
+    all_attack_ids = set().union(*attack_ids.values()) if attack_ids else set()
+    for kind in sorted(attack_ids):
+        hit = sorted({a["rule"]["name"] for a in alerts if attack_ids[kind] & set(a.get("related", {}).get("event_ids") or [])})
+        print(f"  {kind:<16} " + ("detected by: " + "; ".join(hit) if hit else "NOT detected"))
+    benign = [a for a in alerts if not all_attack_ids & set(a.get("related", {}).get("event_ids") or [])]
+    if benign:
+        print(f"  on other traffic {len(benign)}: " + ", ".join(
+            f"{n}× {k}" for k, n in Counter(a["rule"]["name"] for a in benign).most_common(6)))
     stages = stats.get("stages", {})
     if stages:
         print("worker stages    " + ", ".join(
@@ -291,6 +325,7 @@ def run_demo(events: int = 20000, keep: bool = False, seed: int | None = None) -
     print(f"  curl -s '{es}/{s.index_pattern('audit')}/_search?q=event.outcome:failure&size=3&pretty'")
     print(f"  curl -s '{es}/{s.index_pattern('audit')}/_search?q=user.name:svc_crm&size=3&pretty'")
     print(f"  dead letters: topic {s.topic('dlq')} (raw bytes base64 + reason + source offset)")
+    print("  parasol alerts list --since ''      parasol alerts show ID      parasol rules list")
     if started_stack and not keep:
         print("  (the stack was stopped; run `parasol demo --keep` or `parasol local up` to explore)")
     print(f"\n{'OK' if ok else 'INCOMPLETE'} in {time.monotonic() - t_begin:.0f}s")

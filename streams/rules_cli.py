@@ -17,7 +17,11 @@ __all__ = ["add_commands", "exported"]
 
 
 def _rules(args: argparse.Namespace) -> list:
+    from connectors.settings import Settings
     from detectors.rules import load_rules, load_sigma
+    from detectors.rules.conditions import set_site_timezone
+
+    set_site_timezone(Settings().site_timezone)
 
     rules = list(load_rules(*args.rules)) if args.rules else list(load_rules())
     sigma_files = [str(p) for path in args.sigma for p in (sorted(Path(path).glob("*.y*ml"))

@@ -22,8 +22,9 @@ exists             the field is set (not absent, null, empty string or list) —
 cidr               an IP value lies in VALUE (a network or list of networks)
 count_gte          the field holds at least VALUE values
 equals_field       a value equals a value of the field named VALUE
-outside_hours      ``@timestamp`` falls outside ``{start: 8, end: 19, tz: Asia/Shanghai,
-                   weekends: true}`` (local hours ``[start, end)``; weekends count as outside)
+outside_hours      ``@timestamp`` falls outside ``{start: 8, end: 19, tz: site, weekends: true}``
+                   (local hours ``[start, end)``; weekends count as outside; ``tz`` an IANA
+                   zone, or ``site``: :func:`set_site_timezone`, default Asia/Shanghai)
 =================  ===========================================================================
 
 >>> c = parse_condition({"all": [{"field": "db.rows", "gte": 1000},
@@ -208,12 +209,26 @@ def _networks(value: Any) -> tuple:
         raise ConditionError(f"cidr: {e}") from None
 
 
+#: The zone of ``tz: site`` (and of an ``outside_hours`` without ``tz``): where the business
+#: hours are kept. Set once at start-up (the worker does, from ``PARASOL_SITE_TIMEZONE``),
+#: before rules are loaded.
+_site_tz = "Asia/Shanghai"
+
+
+def set_site_timezone(name: str) -> None:
+    """Zone for ``tz: site`` in rules loaded from now on (an IANA name such as ``Europe/Berlin``)."""
+    global _site_tz
+    zoneinfo.ZoneInfo(name)  # fail early on a typo
+    _site_tz = name
+
+
 def _hours(spec: Any) -> tuple[int, int, dt.tzinfo, bool]:
     if not isinstance(spec, Mapping):
         raise ConditionError("outside_hours needs {start, end, tz, weekends}")
     try:
         start, end = int(spec.get("start", 8)), int(spec.get("end", 19))
-        tz: dt.tzinfo = zoneinfo.ZoneInfo(str(spec.get("tz", "UTC")))
+        name = str(spec.get("tz", "site"))
+        tz: dt.tzinfo = zoneinfo.ZoneInfo(_site_tz if name == "site" else name)
     except (ValueError, zoneinfo.ZoneInfoNotFoundError) as e:
         raise ConditionError(f"outside_hours: {e}") from None
     if not (0 <= start <= 24 and 0 <= end <= 24):

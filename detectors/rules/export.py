@@ -150,7 +150,7 @@ def field_test_to_es(t: FieldTest, notes: list[str] | None = None) -> dict:
                       "boolean inside = params.start <= params.end ? "
                       "(h >= params.start && h < params.end) : (h >= params.start || h < params.end);"
                       " return !inside;",
-            "params": {"tz": spec.get("tz", "UTC"), "start": int(spec.get("start", 8)),
+            "params": {"tz": _zone(spec.get("tz", "site")), "start": int(spec.get("start", 8)),
                        "end": int(spec.get("end", 19)),
                        "weekends": bool(spec.get("weekends", True))}}}}
     raise ValueError(f"no Elasticsearch form for op {op!r}")
@@ -243,3 +243,9 @@ def _one(rule: Rule) -> dict:
 def export_es(rules: Iterable[Rule]) -> list[dict]:
     """Elasticsearch search bodies for ``rules`` (see module doc); pure, no client."""
     return [_one(r) for r in rules]
+
+
+def _zone(name: str) -> str:
+    from detectors.rules import conditions
+
+    return conditions._site_tz if name == "site" else name
