@@ -20,7 +20,16 @@ from connectors.settings import TOPICS
 if TYPE_CHECKING:
     from connectors.settings import Settings
 
-__all__ = ["contract_topics", "ensure_topics", "wait_for_kafka", "TOPIC_CONFIG"]
+__all__ = [
+    "contract_topics",
+    "ensure_topics",
+    "wait_for_kafka",
+    "check_kafka",
+    "KafkaSecurityError",
+    "KafkaAuthenticationError",
+    "KafkaTLSError",
+    "TOPIC_CONFIG",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +71,61 @@ def wait_for_kafka(conf: dict, timeout: float = 15) -> None:
         except KafkaException as exc:
             last = exc.args[0] if exc.args else exc
             time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
+
+
+class KafkaSecurityError(ConnectionError):
+    """Kafka answered, but refused this client's TLS or SASL settings: retrying will not help."""
+
+
+class KafkaAuthenticationError(KafkaSecurityError):
+    """The broker rejected the SASL credentials."""
+
+
+class KafkaTLSError(KafkaSecurityError):
+    """The TLS handshake with the broker failed (certificate not trusted, wrong host, not TLS, …)."""
+
+
+def check_kafka(settings: Settings, timeout: float = 15) -> int:
+    """Connect to Kafka as ``settings`` say (security included) and return the number of brokers.
+
+    Fails fast and clearly where a client library would retry forever: raises
+    :class:`KafkaAuthenticationError` as soon as the broker rejects the SASL credentials and
+    :class:`KafkaTLSError` as soon as a TLS handshake fails (the messages name the settings to
+    check, never a secret), and ``TimeoutError`` when no broker answers within ``timeout`` s.
+    """
+    errors: list[KafkaError] = []
+    conf = {**settings.confluent_config(), "log_level": 0, "error_cb": errors.append}
+    servers = settings.kafka
+    admin = AdminClient(conf)
+    deadline = time.monotonic() + timeout
+    last: object = "no answer"
+    while True:
+        try:
+            return len(admin.list_topics(timeout=max(min(deadline - time.monotonic(), 0.5), 0.05)).brokers)
+        except KafkaException as exc:
+            last = exc.args[0] if exc.args else exc
+        admin.poll(0)  # serves error_cb
+        for err in errors:
+            if err.code() == KafkaError._AUTHENTICATION:
+                raise KafkaAuthenticationError(
+                    f"Kafka at {servers} rejected SASL user {settings.kafka_sasl_username!r} "
+                    f"({settings.kafka_sasl_mechanism}): {err.str()}. Check PARASOL_KAFKA_SASL_USERNAME, "
+                    "PARASOL_KAFKA_SASL_PASSWORD (or PARASOL_KAFKA_SASL_PASSWORD_FILE) and "
+                    "PARASOL_KAFKA_SASL_MECHANISM"
+                )
+            if err.code() == KafkaError._SSL:
+                raise KafkaTLSError(
+                    f"TLS handshake with Kafka at {servers} failed: {err.str()}. Check "
+                    "PARASOL_KAFKA_SECURITY_PROTOCOL, PARASOL_KAFKA_SSL_CAFILE and the broker's certificate"
+                )
+        if errors:
+            last = errors[-1].str()
+        errors.clear()
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"Kafka at {servers} ({settings.kafka_security_protocol}) did not answer a metadata "
+                f"request within {timeout:g}s (last error: {last})"
+            )
 
 
 #: Contract topics accept values up to 8 MiB at the broker, so that an oversized audit record
