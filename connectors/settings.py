@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     entity_index_every_s: float = Field(
         30.0, ge=0, description="an entity's parasol-entities document is refreshed at most this often"
     )
+    detection: bool = Field(
+        True, description="run the rule and baseline stages (off: index only; for benchmarks and triage)"
+    )
     site_timezone: str = Field(
         "Asia/Shanghai", description="IANA zone of business hours for rules with tz: site (off-hours access)"
     )

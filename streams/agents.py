@@ -123,10 +123,11 @@ def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Re
     for event in events:
         try:
             index, doc_id, doc = processor.process(kind, event.message.value)
-            t0 = clock()
-            judge.on_event(doc, str(event.message.partition))
-            stats.stage_seconds["judge"] += clock() - t0
-            stats.stage_events["judge"] += 1
+            if settings.detection:
+                t0 = clock()
+                judge.on_event(doc, str(event.message.partition))
+                stats.stage_seconds["detect"] += clock() - t0
+                stats.stage_events["detect"] += 1
         except Rejected as rej:
             rejected.append((event, rej))
             continue

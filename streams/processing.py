@@ -62,7 +62,7 @@ class Stats:
                 if self.stage_seconds[s]
                 else None,
             }
-            for s in (*STAGES, "index")
+            for s in (*STAGES, "detect", "index")
         }
         return {
             "received": dict(self.received),
