@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     detection: bool = Field(
         True, description="run the rule and baseline stages (off: index only; for benchmarks and triage)"
     )
+    batch_refit_s: float = Field(
+        900.0, gt=0, description="the PyOD batch model is refitted on recent windows this often"
+    )
     site_timezone: str = Field(
         "Asia/Shanghai", description="IANA zone of business hours for rules with tz: site (off-hours access)"
     )

@@ -436,6 +436,17 @@ async def feedback(stream):
             tables.exceptions[exception.id.encode()] = orjson.dumps(exception.to_dict())
 
 
+@app.timer(interval=settings.batch_refit_s)
+async def refit_batch_model() -> None:
+    """Refit the PyOD model on recent windows, off the event loop (stream processing goes on)."""
+    if not settings.detection:
+        return
+    model = await asyncio.get_running_loop().run_in_executor(None, judge.fit_batch_model)
+    if model is not None:
+        judge.batch_model = model
+        stats.batch_refits += 1
+
+
 _exceptions_seen = -1
 
 

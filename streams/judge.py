@@ -13,12 +13,13 @@ actions; users whose risk level moved are reported for masking; touched entities
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
 import orjson
 
-from detectors.baseline import UebaConfig, UebaDetector, has_open_windows
+from detectors.baseline import BatchModel, UebaConfig, UebaDetector, has_open_windows
 from detectors.rules import Playbooks, RuleEngine, exception_from_verdict, load_exceptions, load_rules
 from detectors.rules.suppression import RuleException
 
@@ -86,7 +87,8 @@ class Judge:
     def __init__(self, store: MutableMapping, *, rules_factory: Callable[[], RuleEngine] | None = None,
                  ueba_config: UebaConfig | None = None, playbooks: Playbooks | None = None,
                  entity_every_s: float = 30.0, global_every_s: float = 60.0,
-                 forward: Callable[[dict], dict | None] | None = None):
+                 forward: Callable[[dict], dict | None] | None = None, batch_model: str = "ecod",
+                 batch_weight: float = 0.3, batch_rows: int = 20_000):
         self.store = store
         self.forward = forward
         self.rules_factory = rules_factory or _default_rules
@@ -99,6 +101,11 @@ class Judge:
         self._levels: dict[str, str] = {}
         self.out = Outputs()
         self.extra_exceptions: tuple[RuleException, ...] = ()
+        #: Recent deviation vectors of scored windows (all partitions): the batch model's data.
+        self.recent: deque[dict] = deque(maxlen=batch_rows)
+        self.batch_model: BatchModel | None = None
+        self.batch_kind = batch_model
+        self.batch_weight = batch_weight
 
     def partition(self, pid: str) -> _Partition:
         p = self.partitions.get(pid)
@@ -127,7 +134,12 @@ class Judge:
             slim = self.forward(doc)
             if slim is not None:
                 self.out.forward.append((slim["source"]["ip"], slim))
-        for sw in p.ueba.process(doc):
+        scored = p.ueba.process(doc)
+        if scored:
+            self.recent.extend(sw.vector for sw in scored if sw.basis != "grace")
+            if self.batch_model is not None:  # windows close in bursts: one PyOD call per burst
+                p.ueba.apply_batch(scored, self.batch_model, self.batch_weight)
+        for sw in scored:
             if sw.is_anomaly:
                 anomaly = p.ueba.to_alert(sw)
                 alerts.append(anomaly)
@@ -148,6 +160,14 @@ class Judge:
                     "user": user, "level": level, "source": "rules",
                     "score": round(p.rules.entity_risk(user), 1), "@timestamp": doc.get("@timestamp"),
                 }
+
+    def fit_batch_model(self, min_rows: int = 200) -> BatchModel | None:
+        """A PyOD model fitted on the recent windows (CPU-bound: call it in an executor; the
+        caller installs the result as :attr:`batch_model`)."""
+        rows = list(self.recent)
+        if len(rows) < min_rows:
+            return None
+        return BatchModel(self.batch_kind).fit(rows)
 
     @staticmethod
     def exception_for(v: Verdict) -> RuleException | None:

@@ -51,6 +51,7 @@ class Stats:
         self.alerts = 0
         self.actions = 0
         self.verdicts = 0
+        self.batch_refits = 0
         self.started = time.time()
 
     def snapshot(self) -> dict:
@@ -76,6 +77,7 @@ class Stats:
             "alerts": self.alerts,
             "actions": self.actions,
             "verdicts": self.verdicts,
+            "batch_refits": self.batch_refits,
             "uptime_s": round(time.time() - self.started, 1),
         }
 
