@@ -270,6 +270,10 @@ async def write_and_ack(
         await _observe(observations)
     if outputs is not None:
         await _send_outputs(outputs)
+        if outputs.writes:
+            # Rule and baseline state reaches its changelog before the offsets move past the
+            # events that produced it: a restart then resumes from state that matches them.
+            await app.producer.flush()
     for event in events:
         event.message.acked = False
         app.consumer.ack(event.message)
