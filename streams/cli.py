@@ -237,10 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_commands(sub)
 
-    from streams import alerts_cli, rules_cli
+    from streams import alerts_cli, investigate_cli, rules_cli
 
     alerts_cli.add_commands(sub)
     rules_cli.add_commands(sub)
+    investigate_cli.add_commands(sub)
 
     demo = sub.add_parser("demo", help="local stack + worker + realistic traffic with a few attacks")
     demo.add_argument("--events", type=int, default=20000, help="valid events to generate")

@@ -197,8 +197,11 @@ class Judge:
                         self._entity_indexed[key] = now
                         user = (doc.get("user") or {}).get("name")
                         if user and doc.get("entity", {}).get("kind") in ("user", "service_account"):
-                            doc["risk"] = {**doc.get("risk", {}), "rules_score": round(p.rules.entity_risk(user), 1),
-                                           "level": p.rules.risk_level(user)}
+                            # The user's risk is the rule stage's (anomaly alerts add to it too);
+                            # the detector's own decaying anomaly risk is kept beside it.
+                            anomaly = (doc.get("risk") or {}).get("score", 0.0)
+                            doc["risk"] = {"score": round(p.rules.entity_risk(user), 1),
+                                           "level": p.rules.risk_level(user), "anomaly": anomaly}
                         out.entities[key] = doc
             if now - p.global_saved >= self.global_every_s:
                 p.global_saved = now

@@ -174,3 +174,20 @@ def test_attack_sequence_alerts_actions_and_verdict(stack, workers):
     assert by_name["SQL injection in a statement"]["matches"] >= 4
     sigma = [b for b in bodies if b["rule"]["origin"] == "sigma"]
     assert sigma and any(b["matches"] >= 1 for b in sigma)
+
+    # Investigation without Kibana: one user, one table, from the indices the worker filled.
+    out = subprocess.run([sys.executable, "-m", "streams.cli", "investigate", "user", "crm_app", "--since", "",
+                          "--json"], env=env, capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    user = orjson.loads(out.stdout)
+    assert user["events"] >= 5 and user["source_ips"] == {"10.20.0.7": user["events"]}
+    assert {t["table"] for t in user["tables"]} >= {"products"}
+    assert {a["rule"]["name"] for a in user["alerts"]} >= {"SQL injection in a statement"}
+    assert any(e["entity"]["id"] == "user:crm_app" for e in user["entities"])
+    out = subprocess.run([sys.executable, "-m", "streams.cli", "investigate", "table", "crm.orders", "--since", "",
+                          "--json"], env=env, capture_output=True, timeout=60)
+    table = orjson.loads(out.stdout)
+    assert [(r["user"], r["rows"]) for r in table["readers"]] == [("bob", 48211)]
+    human = subprocess.run([sys.executable, "-m", "streams.cli", "investigate", "user", "crm_app", "--since", ""],
+                           env={**env, "COLUMNS": "250"}, capture_output=True, timeout=60)
+    assert b"SQL injection in a statement" in human.stdout and b"products" in human.stdout
