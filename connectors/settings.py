@@ -152,6 +152,7 @@ class Settings(BaseSettings):
     web_port: int = Field(6066, description="Faust web port of a worker (0 disables it)")
     web_host: str = Field("127.0.0.1", description="address the worker's web endpoints bind to")
     log_level: str = Field("info")
+    log_format: Literal["text", "json"] = Field("text", description="json: one ECS-named JSON object per log line")
     shutdown_timeout_s: float = Field(15.0, gt=0, description="a worker stop taking longer ends the process")
     data_dir: Path = Field(Path.home() / ".parasol", description="embedded stack data and pid files")
 

@@ -32,6 +32,7 @@ from schemas.registry import SchemaRegistry
 from streams import tables, topics
 from streams.app import app, settings
 from streams.masking_server import MaskingServer
+from streams.metrics import CONTENT_TYPE, Metrics
 from streams.judge import AddressJudge, Judge, Outputs, Verdict
 from streams.processing import Processor, Rejected, Stats, dead_letter_record
 from schemas.dead_letter import rfc3339_now
@@ -41,6 +42,16 @@ __all__ = ["app", "stats"]
 log = logging.getLogger("parasol.worker")
 
 stats = Stats()
+
+
+def _lag() -> dict[tuple[str, int], int]:
+    """End offset − committed offset per input partition, from Faust's monitor."""
+    monitor = app.monitor
+    ends, committed = monitor.tp_end_offsets or {}, monitor.tp_committed_offsets or {}
+    return {(tp.topic, tp.partition): max(0, end - committed.get(tp, 0)) for tp, end in list(ends.items())}
+
+
+metrics = Metrics(stats.snapshot, _lag)
 registry = SchemaRegistry.load(settings.schema_registry)
 
 
@@ -118,6 +129,7 @@ def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Re
     """Run the stages on a batch: documents go into ``sink``, rejections are returned."""
     processor.take_observations()  # evidence belongs to the batch that produced it
     _sync_exceptions()
+    before = dict(stats.stage_seconds)
     rejected: list[tuple[object, Rejected]] = []
     clock = time.perf_counter
     for event in events:
@@ -136,6 +148,10 @@ def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Re
             rejected.append((event, Rejected("internal_error", type(exc).__name__, str(exc))))
             continue
         sink.add(index, doc_id, doc, tag=event)
+    for stage in ("decode", "normalize", "enrich", "document", "detect"):
+        spent = stats.stage_seconds[stage] - before.get(stage, 0.0)
+        if spent:
+            metrics.stage_seconds.labels(stage).observe(spent)
     return rejected
 
 
@@ -199,6 +215,15 @@ async def _send_outputs(out: Outputs) -> None:
         await asyncio.gather(*futures)
     stats.alerts += len(out.alerts)
     stats.actions += len(out.actions)
+    for alert in out.alerts:
+        if not (alert.get("parasol", {}).get("alert", {}).get("revision") or 0):
+            metrics.alerts_by_rule.labels(alert["rule"]["name"], alert["risk"]["severity"]).inc()
+            evidence = (alert.get("related") or {}).get("event_ids") or [None]
+            log.info("alert %s (%s) for %s: %s", alert["rule"]["name"], alert["risk"]["severity"],
+                     (alert.get("user") or {}).get("name") or (alert.get("source") or {}).get("ip"),
+                     alert["alert"]["id"], extra={"event_id": evidence[-1], "alert_id": alert["alert"]["id"]})
+    for action in out.actions:
+        metrics.actions_by_type.labels(action["action"]["type"]).inc()
     if out.alerts and webhook is not None:
         fresh = [a for a in out.alerts if not (a.get("parasol", {}).get("alert", {}).get("revision") or 0)
                  and _SEVERITY_RANK.get(a.get("risk", {}).get("severity"), 0) >= _SEVERITY_RANK[settings.webhook_min_severity]]
@@ -255,6 +280,7 @@ async def write_and_ack(
         t0 = loop.time()
         result = await sink.flush()
         stats.stage_seconds["index"] += loop.time() - t0
+        metrics.bulk_seconds.observe(loop.time() - t0)
         stats.stage_events["index"] += result.indexed + len(result.rejected)
         stats.indexed[kind] += result.indexed
         stats.es_retries += result.retries
@@ -355,6 +381,13 @@ _server_known_size = -1
 
 def _decide(request: dict) -> dict:
     """One decision, in the masking server's thread."""
+    t0 = time.perf_counter()
+    decision = _decide_one(request)
+    metrics.decision_seconds.observe(time.perf_counter() - t0)
+    return decision
+
+
+def _decide_one(request: dict) -> dict:
     global _server_known_size
     if len(tables.known) != _server_known_size:  # the catalogue grew: classifications may differ
         _server_known_size = len(tables.known)
@@ -480,6 +513,27 @@ async def risk_levels(stream):
 @app.page("/parasol/stats")
 async def stats_page(web, request):
     return web.json(stats.snapshot())
+
+
+@app.page("/metrics")
+async def metrics_page(web, request):
+    return web.bytes(metrics.render(), content_type=CONTENT_TYPE)
+
+
+@app.page("/parasol/live")
+async def live_page(web, request):
+    """Liveness: the process and its event loop answer."""
+    return web.json({"status": "alive"})
+
+
+@app.page("/parasol/ready")
+async def ready_page(web, request):
+    """Readiness: partitions assigned (not rebalancing), Elasticsearch templates installed, masking
+    requests served."""
+    checks = {"rebalancing": bool(app.rebalancing), "templates": _templates_ready.is_set(),
+              "masking_server": masking_server.alive}
+    ready = not checks["rebalancing"] and checks["templates"] and checks["masking_server"]
+    return web.json({"ready": ready, **checks}, status=200 if ready else 503)
 
 
 @app.page("/parasol/health")

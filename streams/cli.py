@@ -89,7 +89,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print(f"parasol worker: {exc}; starting anyway", file=sys.stderr)
 
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
-    worker = Worker(app, loglevel=args.loglevel or settings.log_level)
+    level = args.loglevel or settings.log_level
+    if settings.log_format == "json":
+        from streams.logjson import logging_config
+
+        worker = Worker(app, loglevel=level, logging_config=logging_config(level))
+    else:
+        worker = Worker(app, loglevel=level)
     worker.execute_from_commandline()
     return 0
 

@@ -73,7 +73,7 @@ def _alerts_by_rule(s) -> dict[str, list[dict]]:
 
 
 def test_attack_sequence_alerts_actions_and_verdict(stack, workers):
-    s = scoped(stack, "alerts")
+    s = scoped(stack, "alerts", log_format="json")
     w = workers(s)
     produce(s, "db", attack())
 
@@ -191,3 +191,33 @@ def test_attack_sequence_alerts_actions_and_verdict(stack, workers):
     human = subprocess.run([sys.executable, "-m", "streams.cli", "investigate", "user", "crm_app", "--since", ""],
                            env={**env, "COLUMNS": "250"}, capture_output=True, timeout=60)
     assert b"SQL injection in a statement" in human.stdout and b"products" in human.stdout
+
+    # Metrics: the documented series, with the values this run must have produced.
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{w.port}/metrics", timeout=5) as r:
+        assert r.headers["Content-Type"].startswith("text/plain")
+        families = {f.name: f for f in text_string_to_metric_families(r.read().decode())}
+    samples = {(s_.name, tuple(sorted(s_.labels.items()))): s_.value for f in families.values() for s_ in f.samples}
+    sent = len(attack()) + 2
+    # at least once: a rebalance at start-up may hand a batch over before its offsets committed
+    assert samples[("parasol_events_received_total", (("kind", "db"),))] >= sent
+    assert samples[("parasol_events_indexed_total", (("kind", "db"),))] >= sent
+    sqli_new = [v for (n, labels), v in samples.items()
+                if n == "parasol_alerts_raised_total" and ("rule", "SQL injection in a statement") in labels]
+    assert sum(sqli_new) == 2  # crm_app's, then shop_app's; updates are not new alerts
+    assert samples[("parasol_actions_sent_total", (("type", "block_session"),))] >= 1
+    assert samples[("parasol_stage_batch_seconds_count", (("stage", "detect"),))] >= 1
+    assert samples[("parasol_es_bulk_seconds_count", ())] >= 1
+    assert "parasol_consumer_lag" in families and "parasol_masking_decision_seconds" in families
+    assert all(v == 0 for (n, _), v in samples.items() if n == "parasol_dead_letters_total")
+    with urllib.request.urlopen(f"http://127.0.0.1:{w.port}/parasol/ready", timeout=5) as r:
+        assert orjson.loads(r.read())["ready"] is True
+
+    # Structured logs: JSON lines with ECS names; an alert's line names the alert and its evidence.
+    lines = [orjson.loads(line) for line in w.log_path.read_text().splitlines() if line.startswith("{")]
+    assert lines and all({"@timestamp", "log.level", "log.logger", "message"} <= set(x) for x in lines)
+    alert_lines = [x for x in lines if x.get("alert.id") == aid]
+    assert alert_lines and alert_lines[0]["event.id"].startswith("atk-")
