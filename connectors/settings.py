@@ -141,6 +141,8 @@ class Settings(BaseSettings):
     batch_refit_s: float = Field(
         900.0, gt=0, description="the PyOD batch model is refitted on recent windows this often"
     )
+    retention_audit_days: int | None = Field(90, ge=1, description="ILM: delete audit indices after (none: keep)")
+    retention_alerts_days: int | None = Field(365, ge=1, description="ILM: delete alert indices after (none: keep)")
     site_timezone: str = Field(
         "Asia/Shanghai", description="IANA zone of business hours for rules with tz: site (off-hours access)"
     )
@@ -279,6 +281,11 @@ class Settings(BaseSettings):
             if self.kafka_ssl_key_password is not None:
                 conf["ssl.key.password"] = self.kafka_ssl_key_password.get_secret_value()
         return conf
+
+    def retention_days(self) -> dict[str, int | None]:
+        """ILM retention per index family (``ensure_templates``)."""
+        return {"audit": self.retention_audit_days, "alerts": self.retention_alerts_days,
+                "assets": None, "entities": None}
 
     def ssl_context(self):
         """TLS context for Python Kafka clients (aiokafka, Faust), or None without TLS."""

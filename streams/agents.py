@@ -93,7 +93,7 @@ async def _client() -> AsyncElasticsearch:
         delay = 0.5
         while True:
             try:
-                await ensure_templates(_es, settings.index_prefix)
+                await ensure_templates(_es, settings.index_prefix, settings.retention_days())
                 break
             except Exception as exc:  # noqa: BLE001 - any failure here means "not yet"
                 log.warning("Elasticsearch not ready for templates (%s); retrying in %.1fs", exc, delay)

@@ -201,3 +201,19 @@ def test_docker_compose_config_validates():
     )
     assert result.returncode != 0
     assert "set ELASTIC_PASSWORD" in result.stderr
+
+
+def test_kibana_setup_imports_the_saved_objects(compose):
+    """The one-shot `kibana-setup` imports docker/kibana/*.ndjson once Kibana is healthy."""
+    setup = compose["services"]["kibana-setup"]
+    assert setup["depends_on"] == {"kibana": {"condition": "service_healthy"}}
+    assert setup["restart"] == "no"
+    assert setup["volumes"] == ["./kibana:/kibana:ro"]  # relative to docker/compose.yml
+    assert setup["environment"]["ELASTIC_PASSWORD"] == "${ELASTIC_PASSWORD:?set ELASTIC_PASSWORD}"
+    script = "\n".join(setup["command"])
+    assert "for f in /kibana/*.ndjson" in script  # the glob runs in name order: data views first
+    assert "http://kibana:5601/api/saved_objects/_import?overwrite=true" in script
+    assert "-H 'kbn-xsrf: true'" in script and '--form "file=@$$f"' in script
+    assert "grep -q '\"success\":true'" in script  # a partial import fails the service
+    ndjson = sorted(p.name for p in (ROOT / "docker" / "kibana").glob("*.ndjson"))
+    assert ndjson and ndjson[0].startswith("00-data-views")
