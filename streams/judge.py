@@ -88,7 +88,7 @@ class Judge:
                  ueba_config: UebaConfig | None = None, playbooks: Playbooks | None = None,
                  entity_every_s: float = 30.0, global_every_s: float = 60.0,
                  forward: Callable[[dict], dict | None] | None = None, batch_model: str = "ecod",
-                 batch_weight: float = 0.3, batch_rows: int = 20_000):
+                 batch_weight: float = 0.4, batch_rows: int = 20_000):
         self.store = store
         self.forward = forward
         self.rules_factory = rules_factory or _default_rules
@@ -140,7 +140,7 @@ class Judge:
             if self.batch_model is not None:  # windows close in bursts: one PyOD call per burst
                 p.ueba.apply_batch(scored, self.batch_model, self.batch_weight)
         for sw in scored:
-            if sw.is_anomaly:
+            if sw.is_anomaly and not sw.suppressed:  # one alert per entity and window size an hour
                 anomaly = p.ueba.to_alert(sw)
                 alerts.append(anomaly)
                 alerts.extend(rules.observe_alert(anomaly))
