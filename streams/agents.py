@@ -281,8 +281,13 @@ async def write_and_ack(
         result = await sink.flush()
         stats.stage_seconds["index"] += loop.time() - t0
         metrics.bulk_seconds.observe(loop.time() - t0)
-        stats.stage_events["index"] += result.indexed + len(result.rejected)
-        stats.indexed[kind] += result.indexed
+        # Alert and entity documents ride in the same bulk request: count only the events.
+        outputs_docs = len(outputs.alerts) + len(outputs.entities) if outputs is not None else 0
+        refused_outputs = sum(1 for rej in result.rejected if rej.tag is None)
+        events_indexed = result.indexed - (outputs_docs - refused_outputs)
+        stats.stage_events["index"] += events_indexed + len(result.rejected) - refused_outputs
+        stats.indexed[kind] += events_indexed
+        stats.outputs_indexed += outputs_docs - refused_outputs
         stats.es_retries += result.retries
         stats.es_bulk_requests += 1
         for rej in result.rejected:

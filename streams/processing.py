@@ -52,6 +52,7 @@ class Stats:
         self.actions = 0
         self.verdicts = 0
         self.batch_refits = 0
+        self.outputs_indexed = 0
         self.started = time.time()
 
     def snapshot(self) -> dict:
@@ -78,6 +79,7 @@ class Stats:
             "actions": self.actions,
             "verdicts": self.verdicts,
             "batch_refits": self.batch_refits,
+            "outputs_indexed": self.outputs_indexed,
             "uptime_s": round(time.time() - self.started, 1),
         }
 
