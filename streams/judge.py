@@ -72,6 +72,7 @@ class _Partition:
                 if state and has_open_windows(state):
                     self.ueba.load_entity_state(text[len(prefix):], state)
         self.global_saved = time.monotonic()
+        self.pending: list = []  # windows closed in this batch, scored at its end
 
     def key(self, kind: str, key: str) -> str:
         return f"{self.pid}|{kind}|{key}"
@@ -135,17 +136,22 @@ class Judge:
             if slim is not None:
                 self.out.forward.append((slim["source"]["ip"], slim))
         scored = p.ueba.process(doc)
-        if scored:
-            self.recent.extend(sw.vector for sw in scored if sw.basis != "grace")
-            if self.batch_model is not None:  # windows close in bursts: one PyOD call per burst
-                p.ueba.apply_batch(scored, self.batch_model, self.batch_weight)
+        if scored:  # scored at the end of the batch, with one batch-model call (take)
+            p.pending.extend(scored)
+        if alerts:
+            self._raise(p, alerts, doc)
+
+    def _windows(self, p: _Partition) -> None:
+        """The partition's windows closed during the batch: blend in the batch model (one PyOD
+        call: a call costs milliseconds whatever its size), raise the anomalous ones."""
+        scored, p.pending = p.pending, []
+        self.recent.extend(sw.vector for sw in scored if sw.basis != "grace")
+        if self.batch_model is not None:
+            p.ueba.apply_batch(scored, self.batch_model, self.batch_weight)
         for sw in scored:
             if sw.is_anomaly and not sw.suppressed:  # one alert per entity and window size an hour
                 anomaly = p.ueba.to_alert(sw)
-                alerts.append(anomaly)
-                alerts.extend(rules.observe_alert(anomaly))
-        if alerts:
-            self._raise(p, alerts, doc)
+                self._raise(p, [anomaly, *p.rules.observe_alert(anomaly)], anomaly)
 
     def _raise(self, p: _Partition, alerts: list[dict], doc: dict) -> None:
         for alert in alerts:
@@ -185,6 +191,9 @@ class Judge:
     def take(self, now: float | None = None) -> Outputs:
         """Everything produced since the last call, with the state writes that go with it."""
         now = time.monotonic() if now is None else now
+        for p in self.partitions.values():
+            if p.pending:
+                self._windows(p)
         out, self.out = self.out, Outputs()
         for pid, p in self.partitions.items():
             for key, st in p.rules.drain_dirty().items():
