@@ -476,6 +476,10 @@ async def feedback(stream):
         stats.verdicts += 1
         if exception is not None:
             tables.exceptions[exception.id.encode()] = orjson.dumps(exception.to_dict())
+        if verdict.verdict == "false_positive" and (record.get("rule") or {}).get("kind") == "anomaly":
+            # Fed back to the baselines, on whichever worker holds the entity.
+            key = b"accept:" + ((record.get("alert") or {}).get("id") or "").encode()
+            tables.exceptions[key] = orjson.dumps({"accept": record})
 
 
 @app.timer(interval=settings.batch_refit_s)
@@ -492,11 +496,27 @@ async def refit_batch_model() -> None:
 _exceptions_seen = -1
 
 
+_accepted: set[bytes] = set()
+
+
 def _sync_exceptions() -> None:
+    """Verdicts from the global table: rule exceptions, and anomaly windows to learn."""
     global _exceptions_seen
     if len(tables.exceptions) != _exceptions_seen:
         _exceptions_seen = len(tables.exceptions)
-        judge.set_exceptions([orjson.loads(v) for v in list(tables.exceptions.values()) if v])
+        exceptions = []
+        for key, value in list(tables.exceptions.items()):
+            record = orjson.loads(value) if value else None
+            if not record:
+                continue
+            if "accept" in record:
+                if key not in _accepted:
+                    _accepted.add(key)
+                    if judge.accept(record["accept"]):
+                        stats.baseline_feedback += 1
+            else:
+                exceptions.append(record)
+        judge.set_exceptions(exceptions)
 
 
 @app.on_partitions_revoked.connect

@@ -182,6 +182,10 @@ class Judge:
             return None
         return exception_from_verdict(v.alert, analyst=v.analyst, reason=v.note or "", ttl_s=v.ttl_s)
 
+    def accept(self, alert: dict) -> bool:
+        """A false-positive anomaly alert: the partition holding its entity learns the window."""
+        return any(p.ueba.accept(alert) for p in self.partitions.values())
+
     def set_exceptions(self, extra: list[dict]) -> None:
         """Exceptions from verdicts (a global table) on top of each engine's packaged ones."""
         self.extra_exceptions = tuple(RuleException.from_dict(x) for x in extra)

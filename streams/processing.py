@@ -53,6 +53,7 @@ class Stats:
         self.verdicts = 0
         self.batch_refits = 0
         self.outputs_indexed = 0
+        self.baseline_feedback = 0
         self.started = time.time()
 
     def snapshot(self) -> dict:
@@ -80,6 +81,7 @@ class Stats:
             "verdicts": self.verdicts,
             "batch_refits": self.batch_refits,
             "outputs_indexed": self.outputs_indexed,
+            "baseline_feedback": self.baseline_feedback,
             "uptime_s": round(time.time() - self.started, 1),
         }
 

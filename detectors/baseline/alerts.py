@@ -80,6 +80,7 @@ def to_alert(sw: Any, detector_id: str = "ueba") -> dict:
             "batch_score": None if sw.batch is None else round(sw.batch, 4),
             "basis": sw.basis, "features": features,
             "entity": {"id": w.key, "kind": w.kind},
-            "window": {"size_s": w.size, "start": start, "end": end},
+            "window": {"size_s": w.size, "start": start, "end": end,
+                       "features": {k: None if v is None else round(v, 4) for k, v in w.features.items()}},
         }},
     }

@@ -483,6 +483,26 @@ class UebaDetector:
             self.models[key] = self._model_from_state(d["model"])
         return EntityTrack.from_state(d["track"]) if d.get("track") else None
 
+    def accept(self, alert: dict) -> bool:
+        """An analyst judged this anomaly alert a false positive: learn its window into the
+        entity's baseline after all (protection had kept it out), so the same behaviour scores
+        as usual from now on. False if the entity is not held here."""
+        an = (alert.get("parasol") or {}).get("anomaly") or {}
+        key, window = (an.get("entity") or {}).get("id"), an.get("window") or {}
+        features, size = window.get("features"), window.get("size_s")
+        if not key or not features or not size:
+            return False
+        model = self.models.get(key)
+        if model is None and self.loader is not None:
+            self._resolve(key)
+            model = self.models.get(key)
+        base = model.baselines.get(int(size)) if model is not None else None
+        if base is None:
+            return False
+        base.learn_one({k: None if v is None else float(v) for k, v in features.items()})
+        self._dirty.add(key)
+        return True
+
     def take_dirty(self) -> dict[str, dict]:
         """States of the entities touched since the last call (write them to the table)."""
         keys = self.aggregator.touched | self._dirty
