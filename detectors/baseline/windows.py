@@ -97,6 +97,7 @@ class WindowAggregator:
         peer_min_hours: float = 40.0,
         groups: dict[str, GroupMemory] | None = None,
         resolver: Callable[[str], EntityTrack | None] | None = None,
+        source_idle_events: int = 5000,
     ):
         self.sizes = tuple(sizes)
         self.allowed_lateness = allowed_lateness
@@ -112,6 +113,14 @@ class WindowAggregator:
         self.tracks: dict[str, EntityTrack] = {}
         self.max_ts = float("-inf")
         self.watermark = float("-inf")
+        #: Highest event time per source (``event.dataset``): DB and API events of a partition
+        #: come from two topics consumed independently (in a replay one runs hours of event time
+        #: ahead of the other), so the watermark follows the slower of the active sources, as a
+        #: stream processor aligns its inputs. A source none of whose events was among the last
+        #: ``source_idle_events`` is idle and does not hold the watermark back.
+        self.source_max: dict[str, float] = {}
+        self.source_seen: dict[str, int] = {}
+        self.source_idle_events = source_idle_events
         self.late_dropped_from_window = 0
         self.last_late = 0
         self.events = 0
@@ -152,9 +161,19 @@ class WindowAggregator:
         self.last_late = late
         if late:
             self.late_dropped_from_window += late
-        if ts > self.max_ts:
-            self.max_ts = ts
-            new_wm = ts - self.allowed_lateness
+        src = (event.get("event") or {}).get("dataset") or "-"
+        sources = self.source_max
+        self.source_seen[src] = n = self.events
+        if ts > sources.get(src, float("-inf")):
+            sources[src] = ts
+            if ts > self.max_ts:
+                self.max_ts = ts
+            if len(sources) > 1:
+                seen, idle = self.source_seen, self.source_idle_events
+                slowest = min(m for s_, m in sources.items() if n - seen.get(s_, n) <= idle)
+            else:
+                slowest = ts
+            new_wm = slowest - self.allowed_lateness
             if new_wm > wm:
                 self.watermark = new_wm
                 if self._ends and self._ends[0] <= new_wm:
