@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-__all__ = ["add_commands", "parse_since"]
+__all__ = ["add_commands", "dig", "find_alert", "parse_since"]
 
 VERDICTS = ("true_positive", "false_positive", "benign")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -56,7 +56,7 @@ def _settings():
     return Settings()
 
 
-def _get(d: dict, dotted: str, default=None):
+def dig(d: dict, dotted: str, default=None):
     for part in dotted.split("."):
         if not isinstance(d, dict) or part not in d:
             return default
@@ -73,6 +73,14 @@ def find_alert(es, s, alert_id: str) -> tuple[str, dict] | None:
     if len(hits) != 1:
         return None
     return hits[0]["_index"], hits[0]["_source"]
+
+
+def _the_alert(es, s, alert_id: str) -> tuple[str, dict] | None:
+    """:func:`find_alert`, telling the user when no single alert matches."""
+    found = find_alert(es, s, alert_id)
+    if found is None:
+        print(f"no single alert matches {alert_id!r}", file=sys.stderr)
+    return found
 
 
 def list_alerts(es, s, *, since: str | None, severity: str | None, rule: str | None, user: str | None,
@@ -100,14 +108,14 @@ def list_alerts(es, s, *, since: str | None, severity: str | None, rule: str | N
 
 def _row(a: dict) -> list[str]:
     return [
-        (_get(a, "@timestamp") or "")[:19].replace("T", " "),
-        _get(a, "risk.severity") or "",
-        f"{_get(a, 'risk.score', 0):.0f}",
-        _get(a, "rule.name") or _get(a, "rule.id") or "",
-        _get(a, "user.name") or "-",
-        str(_get(a, "parasol.alert.suppressed", 0) or 0),
-        _get(a, "parasol.alert.status") or "open",
-        (_get(a, "alert.id") or "")[:12],
+        (dig(a, "@timestamp") or "")[:19].replace("T", " "),
+        dig(a, "risk.severity") or "",
+        f"{dig(a, 'risk.score', 0):.0f}",
+        dig(a, "rule.name") or dig(a, "rule.id") or "",
+        dig(a, "user.name") or "-",
+        str(dig(a, "parasol.alert.suppressed", 0) or 0),
+        dig(a, "parasol.alert.status") or "open",
+        (dig(a, "alert.id") or "")[:12],
     ]
 
 
@@ -128,7 +136,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         table.add_column(col)
     colours = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
     for a in alerts:
-        table.add_row(*_row(a), style=colours.get(_get(a, "risk.severity")))
+        table.add_row(*_row(a), style=colours.get(dig(a, "risk.severity")))
     Console().print(table)
     return 0
 
@@ -136,12 +144,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     s = _settings()
     with _es(s) as es:
-        found = find_alert(es, s, args.id)
+        found = _the_alert(es, s, args.id)
         if found is None:
-            print(f"no single alert matches {args.id!r}", file=sys.stderr)
             return 1
         _, alert = found
-        ids = (_get(alert, "related.event_ids") or [])[: args.events]
+        ids = (dig(alert, "related.event_ids") or [])[: args.events]
         events = []
         if ids:
             resp = es.search(index=s.index_pattern("audit"), query={"ids": {"values": ids}}, size=len(ids),
@@ -154,31 +161,31 @@ def cmd_show(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     c = Console()
-    c.print(f"[bold]{_get(alert, 'rule.name')}[/bold]  ({_get(alert, 'rule.kind')}, {_get(alert, 'rule.id')})")
+    c.print(f"[bold]{dig(alert, 'rule.name')}[/bold]  ({dig(alert, 'rule.kind')}, {dig(alert, 'rule.id')})")
     for label, path in (("alert", "alert.id"), ("severity", "risk.severity"), ("score", "risk.score"),
                         ("user", "user.name"), ("source", "source.ip"), ("service", "service.name"),
                         ("database", "db.name"), ("from", "event.start"), ("to", "event.end"),
                         ("technique", "threat.technique.id"), ("suppressed", "parasol.alert.suppressed"),
                         ("status", "parasol.alert.status"), ("verdict", "parasol.alert.verdict")):
-        value = _get(alert, path)
+        value = dig(alert, path)
         if value not in (None, "", []):
             c.print(f"  {label:<10} {value}")
     if alert.get("explanation"):
         c.print(f"\n{alert['explanation']}\n")
     if events:
-        table = Table(title=f"evidence ({len(events)} of {len(_get(alert, 'related.event_ids') or [])} events)")
+        table = Table(title=f"evidence ({len(events)} of {len(dig(alert, 'related.event_ids') or [])} events)")
         for col in ("time", "user", "action", "what"):
             table.add_column(col)
         for e in events:
-            what = _get(e, "db.statement") or f"{_get(e, 'http.request.method', '')} {_get(e, 'url.path', '')}"
-            table.add_row((_get(e, "@timestamp") or "")[:19], _get(e, "user.name") or "-",
-                          f"{_get(e, 'event.action')}/{_get(e, 'event.outcome')}", what[:100])
+            what = dig(e, "db.statement") or f"{dig(e, 'http.request.method', '')} {dig(e, 'url.path', '')}"
+            table.add_row((dig(e, "@timestamp") or "")[:19], dig(e, "user.name") or "-",
+                          f"{dig(e, 'event.action')}/{dig(e, 'event.outcome')}", what[:100])
         c.print(table)
     return 0
 
 
 def _update(es, index: str, alert: dict, changes: dict, entry: dict) -> dict:
-    history = list(_get(alert, "parasol.alert.history") or []) + [entry]
+    history = list(dig(alert, "parasol.alert.history") or []) + [entry]
     doc = {"parasol": {"alert": {**changes, "history": history}}}
     es.update(index=index, id=alert["alert"]["id"], doc=doc, refresh=True)
     return doc
@@ -187,9 +194,8 @@ def _update(es, index: str, alert: dict, changes: dict, entry: dict) -> dict:
 def cmd_ack(args: argparse.Namespace) -> int:
     s = _settings()
     with _es(s) as es:
-        found = find_alert(es, s, args.id)
+        found = _the_alert(es, s, args.id)
         if found is None:
-            print(f"no single alert matches {args.id!r}", file=sys.stderr)
             return 1
         index, alert = found
         entry = {"at": _iso(_now()), "by": args.by, "status": "acknowledged", "note": args.note}
@@ -201,9 +207,8 @@ def cmd_ack(args: argparse.Namespace) -> int:
 def cmd_close(args: argparse.Namespace) -> int:
     s = _settings()
     with _es(s) as es:
-        found = find_alert(es, s, args.id)
+        found = _the_alert(es, s, args.id)
         if found is None:
-            print(f"no single alert matches {args.id!r}", file=sys.stderr)
             return 1
         index, alert = found
         now = _now()
@@ -213,16 +218,16 @@ def cmd_close(args: argparse.Namespace) -> int:
         feedback = {
             "@timestamp": _iso(now), "alert": alert.get("alert"), "rule": alert.get("rule"),
             "user": alert.get("user"), "source": alert.get("source"), "event": alert.get("event"),
-            "parasol": {"anomaly": _get(alert, "parasol.anomaly")},
+            "parasol": {"anomaly": dig(alert, "parasol.anomaly")},
             "verdict": args.verdict, "by": args.by, "note": args.note,
             "exception": {"expires": _iso(now + timedelta(days=args.exception_days))},
         }
-        err = _publish_feedback(s, (_get(alert, "user.name") or "").encode(), feedback)
+        err = _publish_feedback(s, (dig(alert, "user.name") or "").encode(), feedback)
         if err:
             print(f"verdict indexed, but the feedback was not published: {err}", file=sys.stderr)
             return 1
         print(f"closed {alert['alert']['id']} as {args.verdict}; exception for "
-              f"{_get(alert, 'rule.name')} / {_get(alert, 'user.name')} for {args.exception_days} days")
+              f"{dig(alert, 'rule.name')} / {dig(alert, 'user.name')} for {args.exception_days} days")
         return 0
     print(f"closed {alert['alert']['id']} as {args.verdict}")
     return 0

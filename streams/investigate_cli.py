@@ -8,7 +8,7 @@ import sys
 
 import orjson
 
-from streams.alerts_cli import parse_since
+from streams.alerts_cli import dig, parse_since
 
 __all__ = ["add_commands", "investigate_table", "investigate_user"]
 
@@ -102,14 +102,6 @@ def investigate_table(es, s, table: str, since: str | None) -> dict:
     }
 
 
-def _get(d: dict, dotted: str, default=None):
-    for part in dotted.split("."):
-        if not isinstance(d, dict) or part not in d:
-            return default
-        d = d[part]
-    return d
-
-
 def _print_user(r: dict) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -139,15 +131,15 @@ def _print_user(r: dict) -> None:
         for col in ("time", "severity", "rule", "explanation"):
             t.add_column(col)
         for a in r["alerts"]:
-            t.add_row((a.get("@timestamp") or "")[:19], _get(a, "risk.severity", ""), _get(a, "rule.name", ""),
+            t.add_row((a.get("@timestamp") or "")[:19], dig(a, "risk.severity", ""), dig(a, "rule.name", ""),
                       (a.get("explanation") or "")[:160])
         c.print(t)
     t = Table(title="latest events")
     for col in ("time", "action", "what"):
         t.add_column(col)
     for e in r["recent"]:
-        what = _get(e, "db.statement") or f"{_get(e, 'http.request.method', '')} {_get(e, 'url.path', '')}"
-        t.add_row((e.get("@timestamp") or "")[:19], f"{_get(e, 'event.action')}/{_get(e, 'event.outcome')}",
+        what = dig(e, "db.statement") or f"{dig(e, 'http.request.method', '')} {dig(e, 'url.path', '')}"
+        t.add_row((e.get("@timestamp") or "")[:19], f"{dig(e, 'event.action')}/{dig(e, 'event.outcome')}",
                   str(what)[:110])
     c.print(t)
 
@@ -170,39 +162,32 @@ def _print_table(r: dict) -> None:
         for col in ("column", "entity", "level", "readers"):
             t.add_column(col)
         for a in r["columns"]:
-            t.add_row(_get(a, "asset.column", ""), str(_get(a, "classification.entity") or "-"),
-                      str(_get(a, "classification.level") or "-"), ", ".join(_get(a, "asset.readers") or [])[:80])
+            t.add_row(dig(a, "asset.column", ""), str(dig(a, "classification.entity") or "-"),
+                      str(dig(a, "classification.level") or "-"), ", ".join(dig(a, "asset.readers") or [])[:80])
         c.print(t)
 
 
-def cmd_user(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, investigate, show, found) -> int:
     from elasticsearch import Elasticsearch
 
     from connectors.settings import Settings
 
     s = Settings()
     with Elasticsearch(**s.es_client_kwargs()) as es:
-        r = investigate_user(es, s, args.name, parse_since(args.since) if args.since else None)
+        r = investigate(es, s, args.name, parse_since(args.since) if args.since else None)
     if args.json:
         sys.stdout.write(orjson.dumps(r).decode() + "\n")
     else:
-        _print_user(r)
-    return 0 if r["events"] or r["alerts"] else 1
+        show(r)
+    return 0 if found(r) else 1
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    return _run(args, investigate_user, _print_user, lambda r: r["events"] or r["alerts"])
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from elasticsearch import Elasticsearch
-
-    from connectors.settings import Settings
-
-    s = Settings()
-    with Elasticsearch(**s.es_client_kwargs()) as es:
-        r = investigate_table(es, s, args.name, parse_since(args.since) if args.since else None)
-    if args.json:
-        sys.stdout.write(orjson.dumps(r).decode() + "\n")
-    else:
-        _print_table(r)
-    return 0 if r["events"] or r["columns"] else 1
+    return _run(args, investigate_table, _print_table, lambda r: r["events"] or r["columns"])
 
 
 def add_commands(sub) -> None:
