@@ -66,7 +66,13 @@ def produce(s, raw: list[dict]) -> float:
     t0 = time.perf_counter()
     for i, ev in enumerate(raw):
         topic = s.topic("api_access" if "http" in ev else "db_audit")
-        p.produce(topic, orjson.dumps(ev), ((ev.get("user") or {}).get("name") or "-").encode())
+        value, key = orjson.dumps(ev), ((ev.get("user") or {}).get("name") or "-").encode()
+        while True:
+            try:
+                p.produce(topic, value, key)
+                break
+            except BufferError:  # librdkafka's queue is full: let it drain
+                p.poll(0.05)
         if i % 5000 == 0:
             p.poll(0)
     assert p.flush(60) == 0, "events not delivered"
