@@ -218,6 +218,10 @@ class Judge:
                         out.entities[key] = doc
             if now - p.global_saved >= self.global_every_s:
                 p.global_saved = now
+                # Entities idle for evict_idle_days of event time leave memory and the table.
+                for key in p.ueba.evict_idle(p.ueba.aggregator.max_ts):
+                    out.writes.append((pid, p.key("ueba", key), None))
+                    self._entity_indexed.pop(key, None)
                 out.writes.append((pid, p.key("ueba", GLOBAL), orjson.dumps(p.ueba.global_state())))
         return out
 

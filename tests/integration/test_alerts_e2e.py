@@ -72,8 +72,40 @@ def _alerts_by_rule(s) -> dict[str, list[dict]]:
     return out
 
 
+class _Webhook:
+    """A real HTTP endpoint on loopback that records what the worker POSTs (a SOAR stand-in)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((self.headers.get("Authorization"), orjson.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def alerts(self) -> list[dict]:
+        out = []
+        for _, body in self.received:
+            out += body if isinstance(body, list) else [body]
+        return out
+
+
 def test_attack_sequence_alerts_actions_and_verdict(stack, workers):
-    s = scoped(stack, "alerts", log_format="json")
+    hook = _Webhook()
+    s = scoped(stack, "alerts", log_format="json", webhook_url=hook.url, webhook_token="hook-secret",
+               webhook_min_severity="high")
     w = workers(s)
     produce(s, "db", attack())
 
@@ -99,6 +131,14 @@ def test_attack_sequence_alerts_actions_and_verdict(stack, workers):
     brute = by_rule["Repeated failed logins for one account"]
     assert len(brute) == 1 and brute[0]["user"]["name"] == "alice"
     assert not any(a["user"]["name"] == "carol" for rule in by_rule.values() for a in rule)
+
+    # The webhook got each new high/critical alert once, with the bearer token; no updates.
+    hooked = wait_for(lambda: hook.alerts() or None, 30, 0.5, "alerts POSTed to the webhook")
+    assert all(auth == "Bearer hook-secret" for auth, _ in hook.received)
+    ids = [a["alert"]["id"] for a in hook.alerts()]
+    assert len(ids) == len(set(ids)) and sqli[0]["alert"]["id"] in ids
+    assert all(a["risk"]["severity"] in ("high", "critical") for a in hooked)
+    assert brute[0]["alert"]["id"] not in ids  # medium: below PARASOL_WEBHOOK_MIN_SEVERITY
 
     # The audit documents carry the rule stage's computed fields.
     es_get(s, f"/{s.index_pattern('audit')}/_refresh", {})
