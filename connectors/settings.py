@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     detection: bool = Field(
         True, description="run the rule and baseline stages (off: index only; for benchmarks and triage)"
     )
+    ueba_windows_s: str = Field("60,3600", description="UEBA tumbling window lengths in seconds, comma-separated")
+    ueba_lateness_s: float = Field(
+        60.0, ge=0, description="events up to this much behind the watermark still fold into their window"
+    )
     batch_refit_s: float = Field(
         900.0, gt=0, description="the PyOD batch model is refitted on recent windows this often"
     )

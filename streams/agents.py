@@ -23,6 +23,7 @@ from detectors.masking.keys import Keyring
 from detectors.masking.model import Resource, Subject
 from detectors.masking.policy import load_policy
 from detectors.masking.stage import MaskSamples
+from detectors.baseline import UebaConfig
 from detectors.pipeline import Enricher
 from detectors.rules.conditions import set_site_timezone
 from detectors.sensitive.catalogue import EvidenceGate, aggregate, asset_document, merge
@@ -157,7 +158,11 @@ def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Re
 
 set_site_timezone(settings.site_timezone)
 address_judge = AddressJudge(tables.state)
-judge = Judge(tables.state, entity_every_s=settings.entity_index_every_s, forward=address_judge.wants)
+_sizes = tuple(int(x) for x in settings.ueba_windows_s.split(",") if x.strip())
+judge = Judge(tables.state, entity_every_s=settings.entity_index_every_s, forward=address_judge.wants,
+              ueba_config=UebaConfig(sizes=_sizes, allowed_lateness=settings.ueba_lateness_s,
+                                     sizes_by_kind={k: tuple(x for x in v if x in _sizes) or _sizes[-1:]
+                                                    for k, v in (UebaConfig().sizes_by_kind or {}).items()}))
 
 
 def _stage_outputs(stream, events: list, sink: BulkIndexer) -> Outputs:
@@ -165,6 +170,7 @@ def _stage_outputs(stream, events: list, sink: BulkIndexer) -> Outputs:
     partition's changelog), alert and entity documents into ``sink``; the rest is sent later."""
     by_partition = {str(e.message.partition): e for e in events}
     out = judge.take()
+    stats.late_events = sum(p.ueba.late_dropped_from_window for p in judge.partitions.values())
     for pid, key, value in out.writes:
         event = by_partition.get(pid)
         if event is None:  # no event of that partition in this batch: keep it for the next

@@ -50,6 +50,7 @@ class _StatsCollector:
             ("parasol_actions", "actions", "Response actions sent"),
             ("parasol_verdicts", "verdicts", "Analyst verdicts taken"),
             ("parasol_batch_refits", "batch_refits", "Batch (PyOD) model refits"),
+            ("parasol_late_window_folds", "late_events", "Window folds missed: events later than the allowed lateness (still indexed)"),
         ):
             c = CounterMetricFamily(name, text)
             c.add_metric([], s.get(key, 0))

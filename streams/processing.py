@@ -54,6 +54,7 @@ class Stats:
         self.batch_refits = 0
         self.outputs_indexed = 0
         self.baseline_feedback = 0
+        self.late_events = 0  # (entity, window) folds missed: later than the allowed lateness
         self.started = time.time()
 
     def snapshot(self) -> dict:
@@ -82,6 +83,7 @@ class Stats:
             "batch_refits": self.batch_refits,
             "outputs_indexed": self.outputs_indexed,
             "baseline_feedback": self.baseline_feedback,
+            "late_events": self.late_events,
             "uptime_s": round(time.time() - self.started, 1),
         }
 
