@@ -23,7 +23,6 @@ from detectors.masking.keys import Keyring
 from detectors.masking.model import Resource, Subject
 from detectors.masking.policy import load_policy
 from detectors.masking.stage import MaskSamples
-from detectors.baseline import UebaConfig
 from detectors.pipeline import Enricher
 from detectors.rules.conditions import set_site_timezone
 from detectors.sensitive.catalogue import EvidenceGate, aggregate, asset_document, merge
@@ -34,7 +33,7 @@ from streams import tables, topics
 from streams.app import app, settings
 from streams.masking_server import MaskingServer
 from streams.metrics import CONTENT_TYPE, Metrics
-from streams.judge import AddressJudge, Judge, Outputs, Verdict
+from streams.judge import AddressJudge, Judge, Outputs, Verdict, is_new, ueba_config
 from streams.processing import Processor, Rejected, Stats, dead_letter_record
 from schemas.dead_letter import rfc3339_now
 
@@ -158,11 +157,8 @@ def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Re
 
 set_site_timezone(settings.site_timezone)
 address_judge = AddressJudge(tables.state)
-_sizes = tuple(int(x) for x in settings.ueba_windows_s.split(",") if x.strip())
 judge = Judge(tables.state, entity_every_s=settings.entity_index_every_s, forward=address_judge.wants,
-              ueba_config=UebaConfig(sizes=_sizes, allowed_lateness=settings.ueba_lateness_s,
-                                     sizes_by_kind={k: tuple(x for x in v if x in _sizes) or _sizes[-1:]
-                                                    for k, v in (UebaConfig().sizes_by_kind or {}).items()}))
+              ueba_config=ueba_config(settings.ueba_windows_s, settings.ueba_lateness_s))
 
 
 def _stage_outputs(stream, events: list, sink: BulkIndexer) -> Outputs:
@@ -192,7 +188,7 @@ def _stage_outputs(stream, events: list, sink: BulkIndexer) -> Outputs:
 
 def _index_alert(sink: BulkIndexer, alert: dict, created: str) -> None:
     """Upsert into the month of the alert's first evidence (stable across its updates)."""
-    if not (alert.get("parasol", {}).get("alert", {}).get("revision") or 0):
+    if is_new(alert):
         alert.setdefault("event", {})["created"] = created
     start = (alert.get("event") or {}).get("start") or alert["@timestamp"]
     sink.upsert(settings.index("alerts", f"{start[:4]}.{start[5:7]}"), alert["alert"]["id"], alert)
@@ -221,18 +217,17 @@ async def _send_outputs(out: Outputs) -> None:
         await asyncio.gather(*futures)
     stats.alerts += len(out.alerts)
     stats.actions += len(out.actions)
-    for alert in out.alerts:
-        if not (alert.get("parasol", {}).get("alert", {}).get("revision") or 0):
-            metrics.alerts_by_rule.labels(alert["rule"]["name"], alert["risk"]["severity"]).inc()
-            evidence = (alert.get("related") or {}).get("event_ids") or [None]
-            log.info("alert %s (%s) for %s: %s", alert["rule"]["name"], alert["risk"]["severity"],
-                     (alert.get("user") or {}).get("name") or (alert.get("source") or {}).get("ip"),
-                     alert["alert"]["id"], extra={"event_id": evidence[-1], "alert_id": alert["alert"]["id"]})
+    for alert in filter(is_new, out.alerts):
+        metrics.alerts_by_rule.labels(alert["rule"]["name"], alert["risk"]["severity"]).inc()
+        evidence = (alert.get("related") or {}).get("event_ids") or [None]
+        log.info("alert %s (%s) for %s: %s", alert["rule"]["name"], alert["risk"]["severity"],
+                 (alert.get("user") or {}).get("name") or (alert.get("source") or {}).get("ip"),
+                 alert["alert"]["id"], extra={"event_id": evidence[-1], "alert_id": alert["alert"]["id"]})
     for action in out.actions:
         metrics.actions_by_type.labels(action["action"]["type"]).inc()
     if out.alerts and webhook is not None:
-        fresh = [a for a in out.alerts if not (a.get("parasol", {}).get("alert", {}).get("revision") or 0)
-                 and _SEVERITY_RANK.get(a.get("risk", {}).get("severity"), 0) >= _SEVERITY_RANK[settings.webhook_min_severity]]
+        floor = _SEVERITY_RANK[settings.webhook_min_severity]
+        fresh = [a for a in filter(is_new, out.alerts) if _SEVERITY_RANK.get(a["risk"]["severity"], 0) >= floor]
         if fresh:
             for failure in await webhook.send(fresh):
                 stats.dead["webhook_failed"] += 1

@@ -23,7 +23,7 @@ from detectors.baseline import BatchModel, UebaConfig, UebaDetector, has_open_wi
 from detectors.rules import Playbooks, RuleEngine, exception_from_verdict, load_exceptions, load_rules
 from detectors.rules.suppression import RuleException
 
-__all__ = ["AddressJudge", "Judge", "Outputs", "Verdict", "by_address"]
+__all__ = ["AddressJudge", "Judge", "Outputs", "Verdict", "by_address", "is_new", "ueba_config"]
 
 GLOBAL = "__global__"
 
@@ -224,6 +224,19 @@ class Judge:
                     self._entity_indexed.pop(key, None)
                 out.writes.append((pid, p.key("ueba", GLOBAL), orjson.dumps(p.ueba.global_state())))
         return out
+
+
+def is_new(alert: dict) -> bool:
+    """A first raise, not a suppression update of an earlier alert."""
+    return not ((alert.get("parasol") or {}).get("alert") or {}).get("revision")
+
+
+def ueba_config(windows_s: str, lateness_s: float) -> UebaConfig:
+    """The detector's configuration from settings: window lengths ("60,3600") and lateness; entity
+    kinds the defaults give only long windows keep the longest of the configured ones."""
+    sizes = tuple(int(x) for x in windows_s.split(",") if x.strip())
+    by_kind = {k: tuple(x for x in v if x in sizes) or sizes[-1:] for k, v in (UebaConfig().sizes_by_kind or {}).items()}
+    return UebaConfig(sizes=sizes, allowed_lateness=lateness_s, sizes_by_kind=by_kind)
 
 
 def by_address(rule) -> bool:
