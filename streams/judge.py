@@ -12,7 +12,9 @@ actions; users whose risk level moved are reported for masking; touched entities
 
 from __future__ import annotations
 
+import logging
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -23,9 +25,29 @@ from detectors.baseline import BatchModel, UebaConfig, UebaDetector, has_open_wi
 from detectors.rules import Playbooks, RuleEngine, exception_from_verdict, load_exceptions, load_rules
 from detectors.rules.suppression import RuleException
 
+log = logging.getLogger("parasol.detect")
+
 __all__ = ["AddressJudge", "Judge", "Outputs", "Verdict", "by_address", "is_new", "ueba_config"]
 
 GLOBAL = "__global__"
+
+#: Kafka's default largest message is 1 MB (aiokafka refuses bigger ones before sending): state
+#: values are compressed above ``_COMPRESS_OVER`` bytes, and a value still too large after that
+#: is not written (it is rebuilt from traffic: the shared part of the baselines) but logged.
+_COMPRESS_OVER = 64 * 1024
+_LARGEST = 900 * 1024
+
+
+def pack(state: dict) -> bytes:
+    """A state value for the table: JSON, zlib-compressed (prefix ``Z``) when large."""
+    raw = orjson.dumps(state)
+    return b"Z" + zlib.compress(raw, 1) if len(raw) > _COMPRESS_OVER else raw
+
+
+def unpack(raw: bytes | None):
+    if not raw:
+        return None
+    return orjson.loads(zlib.decompress(raw[1:]) if raw[:1] == b"Z" else raw)
 
 
 @dataclass
@@ -79,7 +101,7 @@ class _Partition:
 
     def _get(self, key: str, kind: str):
         raw = self.store.get(self.key(kind, key).encode())
-        return orjson.loads(raw) if raw else None
+        return unpack(raw)
 
 
 class Judge:
@@ -201,9 +223,9 @@ class Judge:
         out, self.out = self.out, Outputs()
         for pid, p in self.partitions.items():
             for key, st in p.rules.drain_dirty().items():
-                out.writes.append((pid, p.key("rules", key), orjson.dumps(st)))
+                out.writes.append((pid, p.key("rules", key), pack(st)))
             for key, st in p.ueba.take_dirty().items():
-                out.writes.append((pid, p.key("ueba", key), orjson.dumps(st)))
+                out.writes.append((pid, p.key("ueba", key), pack(st)))
                 if now - self._entity_indexed.get(key, float("-inf")) >= self.entity_every_s:
                     doc = p.ueba.entity_summary(key)
                     if doc is not None:
@@ -222,7 +244,12 @@ class Judge:
                 for key in p.ueba.evict_idle(p.ueba.aggregator.max_ts):
                     out.writes.append((pid, p.key("ueba", key), None))
                     self._entity_indexed.pop(key, None)
-                out.writes.append((pid, p.key("ueba", GLOBAL), orjson.dumps(p.ueba.global_state())))
+                packed = pack(p.ueba.global_state())
+                if len(packed) <= _LARGEST:
+                    out.writes.append((pid, p.key("ueba", GLOBAL), packed))
+                else:  # the shared part (peer groups, trees) is rebuilt from traffic after a restart
+                    log.warning("partition %s: shared baseline state of %d bytes not saved (over %d)",
+                                pid, len(packed), _LARGEST)
         return out
 
 
@@ -285,13 +312,13 @@ class AddressJudge:
             if not engine.has_state(key):
                 raw = self.store.get(f"{pid}|addr|{key}".encode())
                 if raw:
-                    engine.load_state(key, orjson.loads(raw))
+                    engine.load_state(key, unpack(raw))
         out = Outputs()
         for alert in engine.process(doc):
             out.alerts.append(alert)
             out.actions.extend(self.playbooks.plan(alert))
         for key, st in engine.drain_dirty().items():
-            out.writes.append((pid, f"{pid}|addr|{key}", orjson.dumps(st)))
+            out.writes.append((pid, f"{pid}|addr|{key}", pack(st)))
         return out
 
     def forget(self, pids) -> None:

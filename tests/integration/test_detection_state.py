@@ -38,9 +38,10 @@ def _brute_force_alerts(s) -> list[dict]:
     return [h["_source"] for h in es_get(s, f"/{s.index_pattern('alerts')}/_search", q)["hits"]["hits"]]
 
 
-def test_baselines_and_rule_windows_survive_a_restart(stack, tansu, workers):
-    # On Tansu: a worker restart on noida-db can leave its group unsettled (README, "Known quirks").
-    s = scoped(stack.model_copy(update={"kafka": tansu.bootstrap}), "detect-state", entity_index_every_s=0)
+def test_baselines_and_rule_windows_survive_a_restart(stack, workers):
+    # On noida-db, with a clean stop (SIGTERM leaves the group). Not on Tansu: it under-reports a
+    # changelog's high watermark after multi-record batches, so Faust stops recovering early.
+    s = scoped(stack, "detect-state", entity_index_every_s=0)
     w1 = workers(s, name="w1")
     # Minutes 0-4 of activity, six failed logins, then an event at 06:00 whose watermark
     # (06:00 - 60 s lateness) closes the five one-minute windows 0-4.
