@@ -120,12 +120,13 @@ def rule_detection(alerts: list[dict], labels: list[dict]) -> dict:
     return hit
 
 
-def run_pipeline(stack_base, seed: int, raw: list[dict], labels: list[dict], log_dir: Path, timeout: float) -> dict:
+def run_pipeline(stack_base, seed: int, raw: list[dict], labels: list[dict], log_dir: Path, timeout: float,
+                 refit_s: float = 20.0) -> dict:
     s = scoped(stack_base, "ueba", seed)
     b = Bench(base=stack_base, events=[], log_dir=log_dir, timeout=timeout, noida_pid=None)
     try:
         with worker([sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"], s, b,
-                    PARASOL_BATCH_REFIT_S="20", PARASOL_ENTITY_INDEX_EVERY_S="300") as w:
+                    PARASOL_BATCH_REFIT_S=f"{refit_s:g}", PARASOL_ENTITY_INDEX_EVERY_S="300") as w:
             deadline = time.monotonic() + 120
             while w.get("/parasol/ready") is None and time.monotonic() < deadline:
                 time.sleep(0.5)
@@ -194,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--false-cost", type=float, default=0.2, help="detections lost per false alert when tuning")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds to wait for one seed to be indexed")
+    ap.add_argument("--batch-refit-s", type=float, default=20.0,
+                    help="the worker's PARASOL_BATCH_REFIT_S (wall clock; a replay runs 14 days in minutes)")
     args = ap.parse_args(argv)
     seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     tune_seeds = [int(x) for x in args.tune_seeds.split(",") if x.strip()]
@@ -221,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 events.append(e)
             days = benign_user_days(events, labels)
             print(f"seed {seed}: {len(raw):,} events, {len(labels)} labelled behaviours, {days} benign user-days")
-            pipe = run_pipeline(base, seed, raw, labels, data_dir, args.timeout)
+            pipe = run_pipeline(base, seed, raw, labels, data_dir, args.timeout, args.batch_refit_s)
             anomaly = [a for a in pipe["alerts"] if (a.get("rule") or {}).get("kind") == "anomaly"]
             off = offline(events, z_threshold)
             results.append({

@@ -124,6 +124,7 @@ class Judge:
         self._levels: dict[str, str] = {}
         self.out = Outputs()
         self.extra_exceptions: tuple[RuleException, ...] = ()
+        self._shared: tuple | None = None
         #: Recent deviation vectors of scored windows (all partitions): the batch model's data.
         self.recent: deque[dict] = deque(maxlen=batch_rows)
         self.batch_model: BatchModel | None = None
@@ -135,6 +136,12 @@ class Judge:
         if p is None:
             p = self.partitions[pid] = _Partition(pid, self.store, self.rules_factory, self.ueba_config)
             p.rules.exceptions = p.base_exceptions + self.extra_exceptions
+            # Peer groups, their first-seen memory and the trees describe populations: one per
+            # worker, not per partition (a quarter of the users made poorer peers).
+            if self._shared is None:
+                self._shared = (p.ueba.peers, p.ueba.forests, p.ueba.aggregator.groups)
+            else:
+                p.ueba.peers, p.ueba.forests, p.ueba.aggregator.groups = self._shared
         return p
 
     def forget(self, pids) -> None:
