@@ -138,6 +138,10 @@ class Judge:
             p.rules.exceptions = p.base_exceptions + self.extra_exceptions
             # Peer groups, their first-seen memory and the trees describe populations: one per
             # worker, not per partition (a quarter of the users made poorer peers).
+            # A source (DB or API topic) holds the partition's watermark back unless it has been
+            # silent for 30 s of processing time: in a replay both flow, live an absent one idles.
+            p.ueba.aggregator.source_clock = time.monotonic
+            p.ueba.aggregator.source_idle_events = 30.0
             if self._shared is None:
                 self._shared = (p.ueba.peers, p.ueba.forests, p.ueba.aggregator.groups)
             else:

@@ -119,8 +119,12 @@ class WindowAggregator:
         #: stream processor aligns its inputs. A source none of whose events was among the last
         #: ``source_idle_events`` is idle and does not hold the watermark back.
         self.source_max: dict[str, float] = {}
-        self.source_seen: dict[str, int] = {}
+        self.source_seen: dict[str, float] = {}
         self.source_idle_events = source_idle_events
+        #: Optional clock for idleness (the wiring may pass a processing-time clock, e.g.
+        #: ``time.monotonic``, with ``source_idle_events`` then in its units): without one, a
+        #: source is idle after that many events of the others.
+        self.source_clock: Callable[[], float] | None = None
         self.late_dropped_from_window = 0
         self.last_late = 0
         self.events = 0
@@ -163,7 +167,7 @@ class WindowAggregator:
             self.late_dropped_from_window += late
         src = (event.get("event") or {}).get("dataset") or "-"
         sources = self.source_max
-        self.source_seen[src] = n = self.events
+        self.source_seen[src] = n = self.source_clock() if self.source_clock is not None else self.events
         if ts > sources.get(src, float("-inf")):
             sources[src] = ts
             if ts > self.max_ts:
