@@ -125,10 +125,53 @@ async def _dead_letter(batch: list[tuple[object, Rejected]]) -> None:
         await asyncio.gather(*futures)
 
 
+#: The ``event.dataset`` of each input kind's documents (the baseline's sources).
+DATASETS = {"db": "db.audit", "api": "api.access"}
+#: Per input topic-partition: the offset after the last event the stages saw, and when this
+#: worker first looked at it.
+_read_upto: dict[tuple[str, int], int] = {}
+_first_looked: dict[tuple[str, int], float] = {}
+#: How long an input partition none of whose events has been seen yet holds event time back
+#: (its first events are on their way, or it has none to deliver).
+STARTUP_HOLD_S = 10.0
+
+
+def _waiting_for() -> dict[str, set[str]]:
+    """Per partition, the input sources that still have events to deliver (consumer lag, or
+    not started yet): the baseline's event time waits for them, not for caught-up ones."""
+    datasets = {topic.get_topic_name(): DATASETS[kind] for kind, topic in topics.inputs.items()}
+    out: dict[str, set[str]] = {}
+    consumer = app.consumer
+    now = time.monotonic()
+    for tp in consumer.assignment():
+        dataset = datasets.get(tp.topic)
+        if dataset is None:
+            continue
+        key = (tp.topic, tp.partition)
+        try:
+            high = consumer.highwater(tp)
+        except Exception:  # noqa: BLE001 - not known yet: it has events, or we cannot tell
+            high = None
+        done = _read_upto.get(key)
+        if done is None:  # nothing seen from it yet: has it anything to deliver?
+            start = consumer._committed_offset.get(tp) or 0  # faust keeps it after seeking
+            waiting = (high is None or high > start) and now - _first_looked.setdefault(key, now) < STARTUP_HOLD_S
+        else:
+            waiting = high is None or done < high
+        if waiting:
+            out.setdefault(str(tp.partition), set()).add(dataset)
+    return out
+
+
 def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Rejected]]:
     """Run the stages on a batch: documents go into ``sink``, rejections are returned."""
     processor.take_observations()  # evidence belongs to the batch that produced it
     _sync_exceptions()
+    if settings.detection:
+        for event in events:
+            msg = event.message
+            _read_upto[(msg.topic, msg.partition)] = max(_read_upto.get((msg.topic, msg.partition), 0), msg.offset + 1)
+        judge.set_waiting_for(_waiting_for())
     before = dict(stats.stage_seconds)
     rejected: list[tuple[object, Rejected]] = []
     clock = time.perf_counter
@@ -167,6 +210,7 @@ def _stage_outputs(stream, events: list, sink: BulkIndexer) -> Outputs:
     by_partition = {str(e.message.partition): e for e in events}
     out = judge.take()
     stats.late_events = sum(p.ueba.late_dropped_from_window for p in judge.partitions.values())
+    stats.event_time = judge.progress()
     for pid, key, value in out.writes:
         event = by_partition.get(pid)
         if event is None:  # no event of that partition in this batch: keep it for the next
@@ -524,6 +568,9 @@ def _sync_exceptions() -> None:
 async def _forget_partitions(app, revoked, **kwargs) -> None:
     """Another worker takes these partitions over: it recovers their state from the table."""
     pids = {str(tp.partition) for tp in revoked}
+    for tp in revoked:
+        _read_upto.pop((tp.topic, tp.partition), None)
+        _first_looked.pop((tp.topic, tp.partition), None)
     judge.forget(pids)
     address_judge.forget(pids)
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from detectors.baseline import BatchModel, UebaConfig, UebaDetector, has_open_windows
+from detectors.baseline.timebase import format_ts
 from detectors.rules import Playbooks, RuleEngine, exception_from_verdict, load_exceptions, load_rules
 from detectors.rules.suppression import RuleException
 
@@ -125,6 +126,7 @@ class Judge:
         self.out = Outputs()
         self.extra_exceptions: tuple[RuleException, ...] = ()
         self._shared: tuple | None = None
+        self._waiting_for: dict[str, set[str]] | None = None  # None: never told (see windows.py)
         #: Recent deviation vectors of scored windows (all partitions): the batch model's data.
         self.recent: deque[dict] = deque(maxlen=batch_rows)
         self.batch_model: BatchModel | None = None
@@ -138,15 +140,41 @@ class Judge:
             p.rules.exceptions = p.base_exceptions + self.extra_exceptions
             # Peer groups, their first-seen memory and the trees describe populations: one per
             # worker, not per partition (a quarter of the users made poorer peers).
-            # A source (DB or API topic) holds the partition's watermark back unless it has been
-            # silent for 30 s of processing time: in a replay both flow, live an absent one idles.
-            p.ueba.aggregator.source_clock = time.monotonic
-            p.ueba.aggregator.source_idle_events = 30.0
+            # Which sources still have events to deliver is told per batch (set_waiting_for).
+            if self._waiting_for is not None:
+                p.ueba.aggregator.waiting_for = self._waiting_for.get(pid, set())
             if self._shared is None:
                 self._shared = (p.ueba.peers, p.ueba.forests, p.ueba.aggregator.groups)
             else:
                 p.ueba.peers, p.ueba.forests, p.ueba.aggregator.groups = self._shared
         return p
+
+    def set_waiting_for(self, by_partition: dict[str, set[str]]) -> None:
+        """The sources (``event.dataset``) of each partition that still have events to deliver
+        (a backlog, or not started yet): they hold the partition's watermark back however far
+        behind they run; a source that is caught up does not."""
+        self._waiting_for = by_partition
+        for pid, p in self.partitions.items():
+            waiting = by_partition.get(pid, set())
+            if p.ueba.aggregator.waiting_for != waiting:
+                p.ueba.aggregator.waiting_for = waiting
+                p.pending.extend(p.ueba.advance())  # e.g. the input held back has caught up
+
+    def progress(self) -> dict[str, dict]:
+        """Event time per partition: its watermark, each source's latest event and the window
+        folds each source missed (later than the allowed lateness) — how far behind the worker
+        is in event time, and which input runs late."""
+        def ts(x: float):
+            return format_ts(x) if x != float("-inf") else None
+
+        out = {}
+        for pid, p in sorted(self.partitions.items()):
+            agg = p.ueba.aggregator
+            out[pid] = {"watermark": ts(agg.watermark),
+                        "sources": {s: ts(t) for s, t in sorted(agg.source_max.items())},
+                        "waiting_for": sorted(agg.waiting_for or ()),
+                        "late_folds": dict(agg.late_by_source)}
+        return out
 
     def forget(self, pids) -> None:
         """Partitions moved to another worker: drop their in-memory state (the table has it)."""

@@ -24,6 +24,12 @@ _BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 
 _DECISION_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
 
 
+def _epoch(ts: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
 class _StatsCollector:
     def __init__(self, snapshot: Callable[[], dict], lag: Callable[[], dict]):
         self.snapshot = snapshot
@@ -55,6 +61,18 @@ class _StatsCollector:
             c = CounterMetricFamily(name, text)
             c.add_metric([], s.get(key, 0))
             yield c
+        wm = GaugeMetricFamily("parasol_event_time_watermark_seconds",
+                               "A partition's event-time watermark (epoch seconds): how far the baselines have got",
+                               labels=["partition"])
+        late = CounterMetricFamily("parasol_late_window_folds_by_source",
+                                   "Window folds missed per partition and source (event.dataset)",
+                                   labels=["partition", "source"])
+        for pid, p in sorted((s.get("event_time") or {}).items()):
+            if p.get("watermark"):
+                wm.add_metric([pid], _epoch(p["watermark"]))
+            for src, n in sorted((p.get("late_folds") or {}).items()):
+                late.add_metric([pid, src], n)
+        yield from (wm, late)
         lag = GaugeMetricFamily("parasol_consumer_lag", "End offset minus committed offset",
                                 labels=["topic", "partition"])
         for (topic, partition), n in sorted(self.lag().items()):

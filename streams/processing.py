@@ -55,6 +55,7 @@ class Stats:
         self.outputs_indexed = 0
         self.baseline_feedback = 0
         self.late_events = 0  # (entity, window) folds missed: later than the allowed lateness
+        self.event_time: dict[str, dict] = {}  # per partition: watermark, sources, late folds
         self.started = time.time()
 
     def snapshot(self) -> dict:
@@ -84,6 +85,7 @@ class Stats:
             "outputs_indexed": self.outputs_indexed,
             "baseline_feedback": self.baseline_feedback,
             "late_events": self.late_events,
+            "event_time": self.event_time,
             "uptime_s": round(time.time() - self.started, 1),
         }
 

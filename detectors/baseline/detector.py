@@ -210,6 +210,10 @@ class UebaDetector:
         closed = self.aggregator.add(event)
         return [self.score_window(w) for w in closed] if closed else []
 
+    def advance(self) -> list[ScoredWindow]:
+        """Windows closed because the inputs waited for changed (see ``WindowAggregator.advance``), scored."""
+        return [self.score_window(w) for w in self.aggregator.advance()]
+
     def flush(self, until: float | str) -> list[ScoredWindow]:
         """Close and score windows ending at or before ``until`` (event time)."""
         ts = parse_ts(until) if isinstance(until, str) else float(until)
@@ -273,7 +277,7 @@ class UebaDetector:
             online = base.score_one(x) if mature else 0.0
             vec = {f: min(1.0, d / c.d_cap) for f, d, _ in devs}
         else:
-            peer = self.peers.lookup(w.groups, w.size)
+            peer = self.peers.lookup(w.groups, w.size, w.end_s)
             if mature:
                 devs, basis = base.deviations(x), "own"
             elif peer is not None:
@@ -298,7 +302,7 @@ class UebaDetector:
             self.stats["protected"] += 1
         elif c.scorer != "zscore":
             if mature and base.n % c.peer_sample == 0:
-                self.peers.learn(w.groups, w.size, x, w.key)
+                self.peers.learn(w.groups, w.size, x, w.key, w.end_s)
             if forest is not None:
                 forest.learn_one(hx)
         # bookkeeping
@@ -336,7 +340,7 @@ class UebaDetector:
             w = sw.window
             model = self.models.get(w.key)
             base = model.baselines.get(w.size) if model else None
-            peer = self.peers.lookup(w.groups, w.size) if self.config.scorer != "zscore" else None
+            peer = self.peers.lookup(w.groups, w.size, w.end_s) if self.config.scorer != "zscore" else None
             if base is not None:
                 sw.features = [self._contribution(f, w.features[f], s, base, peer)
                                for f, _, s in devs[: self.config.explain_top]]

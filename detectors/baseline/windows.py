@@ -114,18 +114,20 @@ class WindowAggregator:
         self.max_ts = float("-inf")
         self.watermark = float("-inf")
         #: Highest event time per source (``event.dataset``): DB and API events of a partition
-        #: come from two topics consumed independently (in a replay one runs hours of event time
-        #: ahead of the other), so the watermark follows the slower of the active sources, as a
-        #: stream processor aligns its inputs. A source none of whose events was among the last
-        #: ``source_idle_events`` is idle and does not hold the watermark back.
+        #: come from two topics consumed independently (catching up on a backlog, one runs days
+        #: of event time ahead of the other), so the watermark follows the slower of the sources
+        #: that still have events to deliver, as a stream processor aligns its inputs.
         self.source_max: dict[str, float] = {}
-        self.source_seen: dict[str, float] = {}
+        self.source_seen: dict[str, int] = {}
         self.source_idle_events = source_idle_events
-        #: Optional clock for idleness (the wiring may pass a processing-time clock, e.g.
-        #: ``time.monotonic``, with ``source_idle_events`` then in its units): without one, a
-        #: source is idle after that many events of the others.
-        self.source_clock: Callable[[], float] | None = None
+        #: The sources the caller knows still have events to deliver (their input has a backlog,
+        #: or has not started yet): only they hold the watermark back, and one not heard from
+        #: yet holds it where it is. None (no such knowledge, e.g. a file replay): every source
+        #: holds it but one none of whose events was among the last ``source_idle_events``.
+        self.waiting_for: set[str] | None = None
         self.late_dropped_from_window = 0
+        #: the same, per source (``event.dataset``): which input runs late
+        self.late_by_source: dict[str, int] = {}
         self.last_late = 0
         self.events = 0
         self._ends: list[float] = []                     # heap of distinct window ends
@@ -163,26 +165,45 @@ class WindowAggregator:
                     self._index(key, size, start)
                 w.fold(f, novel, rarity, idle, self.max_evidence, examples)
         self.last_late = late
+        src = (event.get("event") or {}).get("dataset") or "-"
         if late:
             self.late_dropped_from_window += late
-        src = (event.get("event") or {}).get("dataset") or "-"
+            self.late_by_source[src] = self.late_by_source.get(src, 0) + late
         sources = self.source_max
-        self.source_seen[src] = n = self.source_clock() if self.source_clock is not None else self.events
+        self.source_seen[src] = n = self.events
         if ts > sources.get(src, float("-inf")):
             sources[src] = ts
             if ts > self.max_ts:
                 self.max_ts = ts
-            if len(sources) > 1:
+            if self.waiting_for is not None:
+                slowest = ts
+                for s_ in self.waiting_for:
+                    slowest = min(slowest, sources.get(s_, float("-inf")))
+            elif len(sources) == 1:
+                slowest = ts
+            else:
                 seen, idle = self.source_seen, self.source_idle_events
                 slowest = min(m for s_, m in sources.items() if n - seen.get(s_, n) <= idle)
-            else:
-                slowest = ts
             new_wm = slowest - self.allowed_lateness
             if new_wm > wm:
                 self.watermark = new_wm
                 if self._ends and self._ends[0] <= new_wm:
                     return self._close_until(new_wm)
         return []
+
+    def advance(self) -> list[ClosedWindow]:
+        """Move the watermark after ``waiting_for`` changed (an input caught up, or started):
+        without waiting for the next event, close the windows it passed."""
+        if self.waiting_for is None or not self.source_max:
+            return []
+        slowest = max(self.source_max.values())
+        for s_ in self.waiting_for:
+            slowest = min(slowest, self.source_max.get(s_, float("-inf")))
+        new_wm = slowest - self.allowed_lateness
+        if new_wm <= self.watermark:
+            return []
+        self.watermark = new_wm
+        return self._close_until(new_wm)
 
     def track(self, key: str, kind: str, groups: tuple[str, ...]) -> EntityTrack:
         t = self.tracks.get(key)
@@ -251,12 +272,14 @@ class WindowAggregator:
         return {"max_ts": self.max_ts if self.max_ts != float("-inf") else None,
                 "watermark": self.watermark if self.watermark != float("-inf") else None,
                 "late_dropped_from_window": self.late_dropped_from_window, "events": self.events,
+                "late_by_source": dict(self.late_by_source),
                 "groups": {g: m.to_state() for g, m in self.groups.items()}}
 
     def load_global_state(self, d: dict) -> None:
         self.max_ts = d["max_ts"] if d["max_ts"] is not None else float("-inf")
         self.watermark = d["watermark"] if d["watermark"] is not None else float("-inf")
         self.late_dropped_from_window = d["late_dropped_from_window"]
+        self.late_by_source = dict(d.get("late_by_source") or {})
         self.events = d["events"]
         self.groups.clear()
         self.groups.update({g: GroupMemory.from_state(m) for g, m in d["groups"].items()})

@@ -253,6 +253,7 @@ def test_attack_sequence_alerts_actions_and_verdict(stack, workers):
     assert samples[("parasol_stage_batch_seconds_count", (("stage", "detect"),))] >= 1
     assert samples[("parasol_es_bulk_seconds_count", ())] >= 1
     assert "parasol_consumer_lag" in families and "parasol_masking_decision_seconds" in families
+    assert "parasol_event_time_watermark_seconds" in families
     assert all(v == 0 for (n, _), v in samples.items() if n == "parasol_dead_letters_total")
     with urllib.request.urlopen(f"http://127.0.0.1:{w.port}/parasol/ready", timeout=5) as r:
         assert orjson.loads(r.read())["ready"] is True

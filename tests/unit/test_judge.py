@@ -68,3 +68,24 @@ def test_failed_logins_are_forwarded_by_address_only_when_an_address_rule_can_us
         e["@timestamp"] = f"2026-11-10T10:00:{10 + i:02d}Z"
         got += aj.on_event(e, "2").alerts
     assert [a["rule"]["name"] for a in got][:1] == ["Failed logins for many accounts from one address"]
+
+
+def test_only_sources_with_events_to_deliver_hold_event_time_and_progress_is_reported():
+    j = Judge({})
+    j.set_waiting_for({"2": {"db.audit", "api.access"}})
+    api = dict(_ev("erin", "2026-11-10T12:00:00Z"), event={"id": "a1", "dataset": "api.access", "action": "request",
+                                                           "outcome": "success"})
+    j.on_event(api, "2")
+    assert j.progress()["2"]["watermark"] is None  # the DB input has not delivered yet
+    j.on_event(_ev("erin", "2026-11-10T10:00:00Z"), "2")
+    assert j.progress()["2"]["watermark"] < "2026-11-10T10:00:00"  # the DB source holds it
+    j.set_waiting_for({"2": {"api.access"}})  # the DB input is caught up: no need for a new event
+    assert j.progress()["2"]["watermark"] == "2026-11-10T11:59:00.000Z"
+    assert any(sw.window.key == "user:erin" and sw.window.start == "2026-11-10T10:00:00.000Z"
+               for sw in j.partitions["2"].pending)  # closed, scored at the batch's end (take)
+    j.take()
+    j.on_event(dict(api, **{"@timestamp": "2026-11-10T12:05:00Z"}), "2")
+    got = j.progress()["2"]
+    assert got["watermark"] > "2026-11-10T12:00:00" and got["waiting_for"] == ["api.access"]
+    assert got["sources"] == {"api.access": "2026-11-10T12:05:00.000Z", "db.audit": "2026-11-10T10:00:00.000Z"}
+    assert got["late_folds"] == {}

@@ -66,3 +66,31 @@ def test_the_watermark_follows_the_slower_of_two_sources():
     from detectors.baseline.timebase import parse_ts
 
     assert agg.watermark == parse_ts("2026-11-20T13:01:30Z")  # no longer held at 10:01:10
+
+
+def test_a_source_with_a_backlog_holds_the_watermark_however_long_the_other_runs():
+    """Told which sources still have events to deliver (the wiring knows each input's consumer
+    lag), the aggregator waits for them without counting events or time — even for one not
+    heard from yet — and stops waiting for a caught-up one."""
+    from detectors.baseline import WindowAggregator
+    from detectors.baseline.timebase import format_ts, parse_ts
+
+    agg = WindowAggregator(sizes=(60,), allowed_lateness=0, source_idle_events=3)
+    agg.waiting_for = {"db.audit", "api.access"}
+
+    def ev(ts: float, dataset: str) -> dict:
+        return {"@timestamp": format_ts(ts), "user": {"name": "u"}, "event": {"id": f"{ts}{dataset}", "dataset": dataset}}
+
+    t0 = parse_ts("2026-11-20T10:00:05Z")
+    for i in range(10):  # the DB source has not started: nothing closes, whatever the API does
+        assert agg.add(ev(t0 + 3600 + i, "api.access")) == []
+    agg.add(ev(t0, "db.audit"))
+    for i in range(50):  # far more API events than source_idle_events: the DB source still holds
+        assert agg.add(ev(t0 + 3610 + i, "api.access")) == []
+    agg.add(ev(t0 + 30, "db.audit"))
+    assert agg.late_dropped_from_window == 0 and agg.watermark == t0 + 30
+    agg.waiting_for = {"api.access"}  # the DB input has nothing left to read: no longer waited for
+    closed = agg.add(ev(t0 + 3700, "api.access"))
+    assert agg.watermark == t0 + 3700 and any(w.key == "user:u" and w.start_s == t0 - 5 for w in closed)
+    agg.add(ev(t0 + 40, "db.audit"))  # a DB event after all: later than the watermark
+    assert agg.late_by_source == {"db.audit": 1} and agg.global_state()["late_by_source"] == {"db.audit": 1}

@@ -140,3 +140,18 @@ def test_blend():
     assert blend(0.8, None, 0.5) == 0.8
     assert blend(0.8, 0.2, 0.0) == 0.8
     assert blend(0.8, 0.2, 0.5) == 0.5
+
+
+def test_peer_groups_judge_only_windows_after_they_became_ready():
+    """Partitions sharing peer groups can be days apart in event time (a worker catching up):
+    a group ready at day 5 must not judge a day-2 window of a partition running behind."""
+    p = PeerBaselines(grace_period=3, min_members=2)
+    day = 86400.0
+    for i, who in enumerate(("user:a", "user:b", "user:a")):
+        p.learn(("user:role=analyst",), 60, {"rows_read": 10}, who, at=5 * day + i)
+    assert p.ready_at == {"user:role=analyst|60": 5 * day + 2}
+    assert p.lookup(("user:role=analyst",), 60, at=2 * day) is None
+    assert p.lookup(("user:role=analyst",), 60, at=5 * day + 2)[0] == "user:role=analyst"
+    assert p.lookup(("user:role=analyst",), 60)[0] == "user:role=analyst"   # no time: any
+    q = PeerBaselines(grace_period=3, min_members=2).load_state(orjson.loads(orjson.dumps(p.to_state())))
+    assert q.lookup(("user:role=analyst",), 60, at=2 * day) is None
