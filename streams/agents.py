@@ -133,7 +133,7 @@ _read_upto: dict[tuple[str, int], int] = {}
 _first_looked: dict[tuple[str, int], float] = {}
 #: How long an input partition none of whose events has been seen yet holds event time back
 #: (its first events are on their way, or it has none to deliver).
-STARTUP_HOLD_S = 10.0
+STARTUP_HOLD_S = 30.0
 
 
 def _waiting_for() -> dict[str, set[str]]:
