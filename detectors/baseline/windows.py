@@ -149,6 +149,10 @@ class WindowAggregator:
             track = tracks.get(key)
             if track is None:
                 track = self.track(key, ref.kind, ref.groups)
+            elif track.groups != ref.groups and "role=none" in track.groups[0] and "role=none" not in ref.groups[0]:
+                # First seen in events that carry no roles (API access logs usually do not):
+                # its peers are its role's once an event names the role.
+                track.groups = ref.groups
             novel, examples, rarity, idle = track.observe(
                 f, self.groups, self.novelty_warmup_hours, self.profile_warmup_hours,
                 self.peer_min_members, self.peer_min_hours)

@@ -99,3 +99,21 @@ def test_evict_idle_keeps_entities_with_open_windows():
     a.close_all()
     assert a.evict_idle(now, 5 * 86400) == ["user:new"]
     assert a.tracks == {}
+
+
+def test_an_entity_first_seen_without_roles_joins_its_role_once_an_event_names_it():
+    """API access logs rarely carry roles: an entity first seen there must not stay in the
+    role-less group when its DB events (roles known) arrive later."""
+    a = WindowAggregator(sizes=(60,), allowed_lateness=0)
+    a.waiting_for = set()  # both inputs caught up: the latest event moves the watermark
+    api = {"@timestamp": "2026-11-20T10:00:00Z", "user": {"name": "li"}, "event": {"id": "1", "dataset": "api.access"},
+           "service": {"name": "crm-api"}, "http": {"request": {"method": "GET"}}, "url": {"path": "/tickets/1"}}
+    a.add(api)
+    assert a.tracks["user:li"].groups[0] == "user:role=none"
+    a.add({"@timestamp": "2026-11-20T10:00:05Z", "user": {"name": "li", "roles": ["support"]},
+           "event": {"id": "2", "dataset": "db.audit"}, "db": {"instance": "pg1", "name": "crm"}})
+    assert a.tracks["user:li"].groups == ("user:role=support", "user:*")
+    a.add(dict(api, **{"@timestamp": "2026-11-20T10:00:09Z"}))  # roles missing again: kept
+    closed = a.add(dict(api, **{"@timestamp": "2026-11-20T10:01:30Z"}))
+    assert a.tracks["user:li"].groups[0] == "user:role=support"
+    assert [w.groups[0] for w in closed if w.key == "user:li"] == ["user:role=support"]
