@@ -154,7 +154,7 @@ def _waiting_for() -> dict[str, set[str]]:
             high = None
         done = _read_upto.get(key)
         if done is None:  # nothing seen from it yet: has it anything to deliver?
-            start = consumer._committed_offset.get(tp) or 0  # faust keeps it after seeking
+            start = getattr(consumer, "_committed_offset", {}).get(tp) or 0  # faust keeps it after seeking
             waiting = (high is None or high > start) and now - _first_looked.setdefault(key, now) < STARTUP_HOLD_S
         else:
             waiting = high is None or done < high
