@@ -25,6 +25,7 @@ import orjson
 from schemas.codec import OPAQUE_FIELDS
 
 __all__ = [
+    "DATASETS",
     "InvalidEvent",
     "normalize",
     "normalize_db",
@@ -33,6 +34,10 @@ __all__ = [
     "derive_event_id",
     "Limits",
 ]
+
+
+#: Input kind → ``event.dataset`` of its documents.
+DATASETS = {"db": "db.audit", "api": "api.access"}
 
 
 class InvalidEvent(ValueError):
@@ -369,7 +374,7 @@ def normalize_db(raw: dict, max_statement_chars: int = Limits.statement_chars) -
             return ("user.name",)
         return ("user.name", "db.statement")
 
-    out = _normalize(raw, _DB_FIELDS, required, "db.audit", max_statement_chars)
+    out = _normalize(raw, _DB_FIELDS, required, DATASETS["db"], max_statement_chars)
     out["event"].setdefault("action", "query")
     return out
 
@@ -377,7 +382,7 @@ def normalize_db(raw: dict, max_statement_chars: int = Limits.statement_chars) -
 def normalize_api(raw: dict, max_statement_chars: int = Limits.statement_chars) -> dict:
     """Validate an API access event (``parasol.api.access``); ``user.name`` ``-`` is anonymous."""
     fields = ("service.name", "http.request.method", "url.path", "http.response.status_code")
-    out = _normalize(raw, _API_FIELDS, lambda _: fields, "api.access", max_statement_chars)
+    out = _normalize(raw, _API_FIELDS, lambda _: fields, DATASETS["api"], max_statement_chars)
     out["event"].setdefault("action", "request")
     return out
 

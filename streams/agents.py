@@ -28,6 +28,7 @@ from detectors.rules.conditions import set_site_timezone
 from detectors.sensitive.catalogue import EvidenceGate, aggregate, asset_document, merge
 from detectors.understand import Understand, asset_key
 from schemas.codec import encode_avro
+from schemas.normalize import DATASETS
 from schemas.registry import SchemaRegistry
 from streams import tables, topics
 from streams.app import app, settings
@@ -125,8 +126,6 @@ async def _dead_letter(batch: list[tuple[object, Rejected]]) -> None:
         await asyncio.gather(*futures)
 
 
-#: The ``event.dataset`` of each input kind's documents (the baseline's sources).
-DATASETS = {"db": "db.audit", "api": "api.access"}
 #: Per input topic-partition: the offset after the last event the stages saw, and when this
 #: worker first looked at it.
 _read_upto: dict[tuple[str, int], int] = {}
@@ -168,9 +167,8 @@ def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Re
     processor.take_observations()  # evidence belongs to the batch that produced it
     _sync_exceptions()
     if settings.detection:
-        for event in events:
-            msg = event.message
-            _read_upto[(msg.topic, msg.partition)] = max(_read_upto.get((msg.topic, msg.partition), 0), msg.offset + 1)
+        for event in events:  # a partition's offsets rise within a batch: the last one counts
+            _read_upto[(event.message.topic, event.message.partition)] = event.message.offset + 1
         judge.set_waiting_for(_waiting_for())
     before = dict(stats.stage_seconds)
     rejected: list[tuple[object, Rejected]] = []

@@ -180,9 +180,7 @@ class WindowAggregator:
             if ts > self.max_ts:
                 self.max_ts = ts
             if self.waiting_for is not None:
-                slowest = ts
-                for s_ in self.waiting_for:
-                    slowest = min(slowest, sources.get(s_, float("-inf")))
+                slowest = self._held_at(ts)
             elif len(sources) == 1:
                 slowest = ts
             else:
@@ -200,14 +198,18 @@ class WindowAggregator:
         without waiting for the next event, close the windows it passed."""
         if self.waiting_for is None or not self.source_max:
             return []
-        slowest = max(self.source_max.values())
-        for s_ in self.waiting_for:
-            slowest = min(slowest, self.source_max.get(s_, float("-inf")))
-        new_wm = slowest - self.allowed_lateness
+        new_wm = self._held_at(max(self.source_max.values())) - self.allowed_lateness
         if new_wm <= self.watermark:
             return []
         self.watermark = new_wm
         return self._close_until(new_wm)
+
+    def _held_at(self, ts: float) -> float:
+        """``ts``, or the latest event of a source still waited for if that is earlier (-inf
+        for one not heard from yet)."""
+        for s_ in self.waiting_for or ():
+            ts = min(ts, self.source_max.get(s_, float("-inf")))
+        return ts
 
     def track(self, key: str, kind: str, groups: tuple[str, ...]) -> EntityTrack:
         t = self.tracks.get(key)
