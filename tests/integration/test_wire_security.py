@@ -172,10 +172,9 @@ def test_tls_round_trip_librdkafka_and_aiokafka(tls_tansu, certs):
 
 
 def test_tls_untrusted_certificate_is_a_clear_error(tls_tansu, certs):
-    t0 = time.monotonic()
+    # The clear error comes before the deadline: a client that retried would raise TimeoutError.
     with pytest.raises(KafkaTLSError, match="certificate verify failed.*PARASOL_KAFKA_SSL_CAFILE"):
-        check_kafka(_settings(tls_tansu, certs, kafka_ssl_cafile=certs["other_ca"]), timeout=20)
-    assert time.monotonic() - t0 < 5
+        check_kafka(_settings(tls_tansu, certs, kafka_ssl_cafile=certs["other_ca"]), timeout=5)
     # A plaintext client gets no answer from a TLS-only listener: a timeout that says so.
     with pytest.raises(TimeoutError, match="PLAINTEXT"):
         check_kafka(Settings(kafka=tls_tansu.bootstrap), timeout=2)
@@ -214,10 +213,8 @@ def test_sasl_without_credentials_is_refused(sasl_tansu):
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "PLAIN"])
 def test_wrong_password_is_a_clear_error(sasl_ssl_tansu, certs, mechanism):
     s = _settings(sasl_ssl_tansu, certs, kafka_sasl_mechanism=mechanism, kafka_sasl_password=WRONG)
-    t0 = time.monotonic()
-    with pytest.raises(KafkaAuthenticationError) as err:
-        check_kafka(s, timeout=30)
-    assert time.monotonic() - t0 < 5
+    with pytest.raises(KafkaAuthenticationError) as err:  # not TimeoutError: it does not retry
+        check_kafka(s, timeout=5)
     text = str(err.value)
     assert "'alice'" in text and mechanism in text and "PARASOL_KAFKA_SASL_PASSWORD" in text
     assert WRONG not in text
@@ -248,13 +245,11 @@ def test_worker_with_wrong_password_exits_with_the_reason(sasl_ssl_tansu, certs,
     bad = s.model_copy(update={"kafka_sasl_password": SecretStr(WRONG)})
     env = settings_env(bad) | {"PARASOL_WEB_PORT": str(free_port())}
     log = tmp_path / "worker.log"
-    t0 = time.monotonic()
     with open(log, "wb") as out:
         proc = subprocess.run([sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=out,
                               stderr=subprocess.STDOUT, timeout=60, check=False)
     text = log.read_text(errors="replace")
     assert proc.returncode != 0, text
-    assert time.monotonic() - t0 < 60
     assert "rejected SASL user 'parasol' (SCRAM-SHA-512)" in text, text
     assert WRONG not in text
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -67,17 +66,15 @@ def test_results_are_immutable():
     assert isinstance(info.tables_read, frozenset) and isinstance(info.selected_columns, tuple)
 
 
-def test_cached_is_fast():
+def test_statements_differing_in_literals_all_hit():
+    """Speed of the cached path is measured by benchmarks/masking.py (``analyze_cached``)."""
     a = SqlAnalyzer()
     stmts = [f"SELECT c.id, c.name FROM customers c WHERE c.id = {i} AND c.region IN ('a', 'b')"
              for i in range(5000)]
     a.analyze(stmts[0], "postgresql")
-    t = time.perf_counter()
-    for s in stmts:
-        a.analyze(s, "postgresql")
-    rate = len(stmts) / (time.perf_counter() - t)
+    infos = [a.analyze(s, "postgresql") for s in stmts]
     assert a.hits == len(stmts)
-    assert rate > 20_000, f"{rate:,.0f} statements/s"  # ~150k/s measured; loose for CI noise
+    assert [i.literals for i in infos] == [(str(n), "a", "b") for n in range(5000)]
 
 
 # ------------------------------------------------------------------------------ never raises
@@ -127,9 +124,7 @@ def test_unterminated_quotes_and_comments():
 def test_huge_statement_uses_the_tokenizer_path_only():
     sql = "SELECT * FROM big WHERE id IN (" + ", ".join(str(i) for i in range(150_000)) + ")"
     assert len(sql) > 1_000_000
-    t = time.perf_counter()
     info = analyze(sql, "postgresql")
-    assert time.perf_counter() - t < 5
     assert "too_long" in info.flags and not info.parse_ok and info.error
     assert info.operation == "read" and info.tables_read == {"big"}
     assert len(info.literals) == 150_000
@@ -174,21 +169,26 @@ def test_placeholder_characters_in_the_text():
         check(analyze(sql, "postgresql"))
 
 
-@pytest.mark.parametrize("name,sql", [
-    ("calls", "WITH x AS (SELECT 1) SELECT " + ", ".join("f(a), g(b)" for _ in range(30_000))),
-    ("parens", "SELECT " + "(" * 300_000),
-    ("closing", ")" * 300_000),
-    ("semicolons", "SELECT 1;" * 35_000),
-    ("quote", "SELECT '" + "a\\'" * 100_000),
-    ("dots", "a." * 150_000),
-    ("aliases", "SELECT " + ", ".join("a AS 'b'" for _ in range(30_000))),
-    ("escapes", "SELECT " + "'\\" * 50_000),  # unterminated, ends in a lone backslash
-    ("nested_with", "SELECT " + "with a as (" * 9_000),
-    ("exec_comments", "SELECT " + "/*!" * 30_000),
-    ("outfile", "SELECT a " + "INTO OUTFILE '\\" * 9_000),
-])
-def test_pathological_long_inputs_stay_linear(name, sql):
-    t = time.perf_counter()
+# Long inputs that once made parsers or regexes go quadratic; benchmarks/sql_inputs.py times
+# them at two sizes. ``k`` scales each.
+PATHOLOGICAL = {
+    "calls": lambda k=1: "WITH x AS (SELECT 1) SELECT " + ", ".join(["f(a), g(b)"] * 30_000 * k),
+    "parens": lambda k=1: "SELECT " + "(" * 300_000 * k,
+    "closing": lambda k=1: ")" * 300_000 * k,
+    "semicolons": lambda k=1: "SELECT 1;" * 35_000 * k,
+    "quote": lambda k=1: "SELECT '" + "a\\'" * 100_000 * k,
+    "dots": lambda k=1: "a." * 150_000 * k,
+    "aliases": lambda k=1: "SELECT " + ", ".join(["a AS 'b'"] * 30_000 * k),
+    "escapes": lambda k=1: "SELECT " + "'\\" * 50_000 * k,  # unterminated, ends in a lone backslash
+    "nested_with": lambda k=1: "SELECT " + "with a as (" * 9_000 * k,
+    "exec_comments": lambda k=1: "SELECT " + "/*!" * 30_000 * k,
+    "outfile": lambda k=1: "SELECT a " + "INTO OUTFILE '\\" * 9_000 * k,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
+@pytest.mark.timeout(60)  # a hang guard; their cost is measured by benchmarks/sql_inputs.py
+def test_pathological_long_inputs_never_raise(name):
+    sql = PATHOLOGICAL[name]()
     for dialect in ("postgresql", "mysql"):
         check(analyze(sql, dialect))
-    assert time.perf_counter() - t < 4, name  # ~0.1–0.2 s each measured

@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 import copy
 import json
-import time
 
 import pytest
 
@@ -34,14 +33,12 @@ def traffic():
 def run_pack(traffic):
     eng = RuleEngine(exceptions=())
     events = copy.deepcopy([e for e, _ in traffic])
-    t = time.perf_counter()
     alerts = [a for e in events for a in eng.process(e)]
-    per_event = (time.perf_counter() - t) / len(events)
-    return eng, alerts, per_event
+    return eng, alerts
 
 
 def test_every_simulated_attack_kind_is_detected(traffic, run_pack):
-    _, alerts, _ = run_pack
+    _, alerts = run_pack
     label = {e["event"]["id"]: lab for e, lab in traffic}
     kinds = {lab for _, lab in traffic if lab}
     found = collections.defaultdict(set)
@@ -53,7 +50,7 @@ def test_every_simulated_attack_kind_is_detected(traffic, run_pack):
 
 
 def test_alerts_have_the_contract_fields(run_pack):
-    _, alerts, _ = run_pack
+    _, alerts = run_pack
     assert alerts
     for a in alerts:
         json.dumps(a)
@@ -69,14 +66,14 @@ def test_alerts_have_the_contract_fields(run_pack):
 
 
 def test_ids_are_stable_on_replay(traffic, run_pack):
-    _, alerts, _ = run_pack
+    _, alerts = run_pack
     again = RuleEngine(exceptions=())
     replay = [a for e, _ in copy.deepcopy(traffic) for a in again.process(e)]
     assert [a["alert"]["id"] for a in replay] == [a["alert"]["id"] for a in alerts]
 
 
 def test_playbooks_act_on_new_alerts_only(run_pack):
-    _, alerts, _ = run_pack
+    _, alerts = run_pack
     pb = Playbooks.load()
     actions = [x for a in alerts for x in pb.plan(a)]
     assert actions and len({x["action"]["id"] for x in actions}) == len(actions)
@@ -96,9 +93,3 @@ def test_state_keys_persistence_and_bounded_memory(traffic):
     for st in table.values():
         json.dumps(st)
         assert len(json.dumps(st)) < 100_000
-
-
-def test_cost_per_event_is_small(run_pack):
-    _, _, per_event = run_pack
-    print(f"\nRuleEngine.process: {per_event * 1e6:.1f} us/event over {SIM_EVENTS} events")
-    assert per_event < 500e-6  # generous: a regression guard, not the benchmark
