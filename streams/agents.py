@@ -178,7 +178,8 @@ def prepare(kind: str, events: list, sink: BulkIndexer) -> list[tuple[object, Re
             index, doc_id, doc = processor.process(kind, event.message.value)
             if settings.detection:
                 t0 = clock()
-                judge.on_event(doc, str(event.message.partition))
+                msg = event.message
+                judge.on_event(doc, str(msg.partition), (msg.topic, msg.offset))
                 stats.stage_seconds["detect"] += clock() - t0
                 stats.stage_events["detect"] += 1
         except Rejected as rej:
@@ -208,6 +209,7 @@ def _stage_outputs(stream, events: list, sink: BulkIndexer) -> Outputs:
     by_partition = {str(e.message.partition): e for e in events}
     out = judge.take()
     stats.late_events = sum(p.ueba.late_dropped_from_window for p in judge.partitions.values())
+    stats.redelivered_folds = sum(p.ueba.aggregator.redelivered for p in judge.partitions.values())
     stats.event_time = judge.progress()
     for pid, key, value in out.writes:
         event = by_partition.get(pid)

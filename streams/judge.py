@@ -173,7 +173,8 @@ class Judge:
             out[pid] = {"watermark": ts(agg.watermark),
                         "sources": {s: ts(t) for s, t in sorted(agg.source_max.items())},
                         "waiting_for": sorted(agg.waiting_for or ()),
-                        "late_folds": dict(agg.late_by_source)}
+                        "late_folds": dict(agg.late_by_source),
+                        "redelivered_folds": agg.redelivered}
         return out
 
     def forget(self, pids) -> None:
@@ -181,9 +182,10 @@ class Judge:
         for pid in pids:
             self.partitions.pop(pid, None)
 
-    def on_event(self, doc: dict, pid: str) -> None:
+    def on_event(self, doc: dict, pid: str, position: tuple[str, int] | None = None) -> None:
         """Run the stages on one enriched document (before it is indexed: the rule stage adds
-        ``parasol.sqli`` and other computed fields to it)."""
+        ``parasol.sqli`` and other computed fields to it). ``position`` (topic, offset) lets the
+        baselines skip an event delivered again; the rules skip it by its id."""
         p = self.partition(pid)
         rules = p.rules
         for key in rules.state_keys(doc):
@@ -196,7 +198,7 @@ class Judge:
             slim = self.forward(doc)
             if slim is not None:
                 self.out.forward.append((slim["source"]["ip"], slim))
-        scored = p.ueba.process(doc)
+        scored = p.ueba.process(doc, position)
         if scored:  # scored at the end of the batch, with one batch-model call (take)
             p.pending.extend(scored)
         if alerts:

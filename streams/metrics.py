@@ -57,6 +57,7 @@ class _StatsCollector:
             ("parasol_verdicts", "verdicts", "Analyst verdicts taken"),
             ("parasol_batch_refits", "batch_refits", "Batch (PyOD) model refits"),
             ("parasol_late_window_folds", "late_events", "Window folds missed: events later than the allowed lateness (still indexed)"),
+            ("parasol_redelivered_window_folds", "redelivered_folds", "Window folds skipped: events delivered again that an entity had already counted"),
         ):
             c = CounterMetricFamily(name, text)
             c.add_metric([], s.get(key, 0))

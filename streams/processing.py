@@ -55,6 +55,7 @@ class Stats:
         self.outputs_indexed = 0
         self.baseline_feedback = 0
         self.late_events = 0  # (entity, window) folds missed: later than the allowed lateness
+        self.redelivered_folds = 0  # (entity, event) folds skipped: delivered again, counted before
         self.event_time: dict[str, dict] = {}  # per partition: watermark, sources, late folds
         self.started = time.time()
 
@@ -85,6 +86,7 @@ class Stats:
             "outputs_indexed": self.outputs_indexed,
             "baseline_feedback": self.baseline_feedback,
             "late_events": self.late_events,
+            "redelivered_folds": self.redelivered_folds,
             "event_time": self.event_time,
             "uptime_s": round(time.time() - self.started, 1),
         }

@@ -205,9 +205,10 @@ class UebaDetector:
                       "suppressed": 0}
 
     # -- processing ----------------------------------------------------------------------------
-    def process(self, event: dict) -> list[ScoredWindow]:
-        """Fold one enriched event; return the windows its watermark closed, scored."""
-        closed = self.aggregator.add(event)
+    def process(self, event: dict, position: tuple[str, int] | None = None) -> list[ScoredWindow]:
+        """Fold one enriched event; return the windows its watermark closed, scored.
+        ``position`` (input, sequence number) keeps a re-delivered event from counting twice."""
+        closed = self.aggregator.add(event, position)
         return [self.score_window(w) for w in closed] if closed else []
 
     def advance(self) -> list[ScoredWindow]:

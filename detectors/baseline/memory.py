@@ -225,6 +225,7 @@ class EntityTrack:
         "open",
         "profile",
         "seen",
+        "upto",
     )
 
     def __init__(self, key: str, kind: str, groups: tuple[str, ...]):
@@ -239,6 +240,15 @@ class EntityTrack:
         self.last_hour = -1           # absolute hour index of the last profile update
         self.cur_rarity: float | None = None
         self.open: dict[tuple[int, float], WindowAccumulator] = {}
+        #: Per input (e.g. a Kafka topic): the position after the last event folded in, so that
+        #: events delivered again (after a restart or rebalance) are not counted twice.
+        self.upto: dict[str, int] = {}
+
+    def folded(self, source: str, seq: int, ts: float) -> bool:
+        """Whether the event at ``seq`` of input ``source`` (time ``ts``) was folded in before:
+        its position is behind this entity's mark and it is no newer than the entity's latest
+        event. (Positions that start again, e.g. a re-created topic, come with newer events.)"""
+        return seq < self.upto.get(source, -1) and self.last_ts is not None and ts <= self.last_ts
 
     def peer_memory(self, groups: dict[str, GroupMemory], min_members: int, min_hours: float
                     ) -> GroupMemory | None:
@@ -349,6 +359,7 @@ class EntityTrack:
             "seen": {k: list(v) for k, v in self.seen.items()},
             "profile": self.profile.to_state(), "hours": self.hours, "last_hour": self.last_hour,
             "cur_rarity": self.cur_rarity, "open": [w.to_state() for w in self.open.values()],
+            "upto": dict(self.upto),
         }
 
     @classmethod
@@ -358,6 +369,7 @@ class EntityTrack:
         t.seen = {k: dict.fromkeys(d["seen"].get(k, ())) for k in KIND_NOVELTY[t.kind]}
         t.profile = HourProfile.from_state(d["profile"])
         t.hours, t.last_hour, t.cur_rarity = d["hours"], d["last_hour"], d["cur_rarity"]
+        t.upto = dict(d.get("upto") or {})
         for ws in d["open"]:
             w = WindowAccumulator.from_state(ws)
             t.open[(w.size, w.start)] = w

@@ -129,14 +129,19 @@ class WindowAggregator:
         #: the same, per source (``event.dataset``): which input runs late
         self.late_by_source: dict[str, int] = {}
         self.last_late = 0
+        #: (entity, event) folds skipped: the event had been folded into that entity before
+        self.redelivered = 0
         self.events = 0
         self._ends: list[float] = []                     # heap of distinct window ends
         self._by_end: dict[float, list[tuple[str, int, float]]] = {}
         self.touched: set[str] = set()
 
     # -- the hot path --------------------------------------------------------------------------
-    def add(self, event: dict) -> list[ClosedWindow]:
-        """Fold one enriched event in; return the windows the advanced watermark closed."""
+    def add(self, event: dict, position: tuple[str, int] | None = None) -> list[ClosedWindow]:
+        """Fold one enriched event in; return the windows the advanced watermark closed.
+
+        ``position`` (input, sequence number: a Kafka topic and offset) lets an entity skip an
+        event it has already folded in, when the input delivers it again."""
         f = Facts.of(event)
         ts = f.ts
         self.events += 1
@@ -153,6 +158,11 @@ class WindowAggregator:
                 # First seen in events that carry no roles (API access logs usually do not):
                 # its peers are its role's once an event names the role.
                 track.groups = ref.groups
+            if position is not None:
+                if track.folded(position[0], position[1], ts):
+                    self.redelivered += 1
+                    continue
+                track.upto[position[0]] = position[1] + 1
             novel, examples, rarity, idle = track.observe(
                 f, self.groups, self.novelty_warmup_hours, self.profile_warmup_hours,
                 self.peer_min_members, self.peer_min_hours)
@@ -278,7 +288,7 @@ class WindowAggregator:
         return {"max_ts": self.max_ts if self.max_ts != float("-inf") else None,
                 "watermark": self.watermark if self.watermark != float("-inf") else None,
                 "late_dropped_from_window": self.late_dropped_from_window, "events": self.events,
-                "late_by_source": dict(self.late_by_source),
+                "late_by_source": dict(self.late_by_source), "redelivered": self.redelivered,
                 "groups": {g: m.to_state() for g, m in self.groups.items()}}
 
     def load_global_state(self, d: dict) -> None:
@@ -286,6 +296,7 @@ class WindowAggregator:
         self.watermark = d["watermark"] if d["watermark"] is not None else float("-inf")
         self.late_dropped_from_window = d["late_dropped_from_window"]
         self.late_by_source = dict(d.get("late_by_source") or {})
+        self.redelivered = d.get("redelivered", 0)
         self.events = d["events"]
         self.groups.clear()
         self.groups.update({g: GroupMemory.from_state(m) for g, m in d["groups"].items()})
