@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     # --- pipeline ------------------------------------------------------------------------------
     batch_size: int = Field(1000, ge=1, description="events per Faust take() batch / ES bulk")
     batch_within_s: float = Field(0.5, gt=0, description="max wait to fill a batch")
+    commit_interval_s: float = Field(
+        2.8, gt=0, description="how often a worker commits the offsets of events it has written"
+    )
     bulk_max_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     bulk_in_flight: int = Field(
         2, ge=1, description="batches being written to Elasticsearch while the next is prepared"

@@ -37,6 +37,7 @@ def build_app(s: Settings) -> faust.App:
         topic_partitions=s.partitions,
         topic_replication_factor=s.replication,
         consumer_auto_offset_reset="earliest",
+        broker_commit_interval=s.commit_interval_s,
         broker_session_timeout=session,
         broker_heartbeat_interval=min(3.0, session / 4),
         broker_request_timeout=max(90.0, session + 10),
