@@ -135,6 +135,31 @@ _first_looked: dict[tuple[str, int], float] = {}
 STARTUP_HOLD_S = 30.0
 
 
+#: Per input topic-partition: its end offset as the broker last answered (refresh_end_offsets).
+#: A fetch's high watermark is only as fresh as that partition's last fetch: a worker that has
+#: drained what it fetched of one topic, while fetching paused under backpressure, took that
+#: topic for caught up and let the other move event time days ahead (18k late folds in a replay).
+_end_offsets: dict[tuple[str, int], int] = {}
+
+
+@app.timer(interval=1.0)
+async def refresh_end_offsets() -> None:
+    """Ask the broker for the input partitions' end offsets (see ``_end_offsets``)."""
+    if not settings.detection:
+        return
+    names = {topic.get_topic_name() for topic in topics.inputs.values()}
+    tps = [tp for tp in app.consumer.assignment() if tp.topic in names]
+    if not tps:
+        return
+    try:
+        ends = await app.consumer.highwaters(*tps)
+    except Exception as exc:  # noqa: BLE001 - a missed refresh only leaves the fetch's figure
+        log.debug("end offsets not refreshed: %s", exc)
+        return
+    for tp, end in ends.items():
+        _end_offsets[(tp.topic, tp.partition)] = end
+
+
 def _waiting_for() -> dict[str, set[str]]:
     """Per partition, the input sources that still have events to deliver (consumer lag, or
     not started yet): the baseline's event time waits for them, not for caught-up ones."""
@@ -151,6 +176,9 @@ def _waiting_for() -> dict[str, set[str]]:
             high = consumer.highwater(tp)
         except Exception:  # noqa: BLE001 - not known yet: it has events, or we cannot tell
             high = None
+        end = _end_offsets.get(key)
+        if end is not None:
+            high = end if high is None else max(high, end)
         done = _read_upto.get(key)
         if done is None:  # nothing seen from it yet: has it anything to deliver?
             start = getattr(consumer, "_committed_offset", {}).get(tp) or 0  # faust keeps it after seeking
