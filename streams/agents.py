@@ -142,12 +142,17 @@ STARTUP_HOLD_S = 30.0
 _end_offsets: dict[tuple[str, int], int] = {}
 
 
+def _input_datasets() -> dict[str, str]:
+    """Input topic name → its ``event.dataset``."""
+    return {topic.get_topic_name(): DATASETS[kind] for kind, topic in topics.inputs.items()}
+
+
 @app.timer(interval=1.0)
 async def refresh_end_offsets() -> None:
     """Ask the broker for the input partitions' end offsets (see ``_end_offsets``)."""
     if not settings.detection:
         return
-    names = {topic.get_topic_name() for topic in topics.inputs.values()}
+    names = _input_datasets()
     tps = [tp for tp in app.consumer.assignment() if tp.topic in names]
     if not tps:
         return
@@ -163,7 +168,7 @@ async def refresh_end_offsets() -> None:
 def _waiting_for() -> dict[str, set[str]]:
     """Per partition, the input sources that still have events to deliver (consumer lag, or
     not started yet): the baseline's event time waits for them, not for caught-up ones."""
-    datasets = {topic.get_topic_name(): DATASETS[kind] for kind, topic in topics.inputs.items()}
+    datasets = _input_datasets()
     out: dict[str, set[str]] = {}
     consumer = app.consumer
     now = time.monotonic()
